@@ -1,0 +1,233 @@
+"""The deployment file's typed model: the single source of truth.
+
+The CLI, the Ray Serve application and the Helm chart's values all load these
+models; nothing else describes a deployment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Variant = Literal["270m", "1b", "4b", "12b", "27b"]
+Flavour = Literal["pt", "it"]
+Dtype = Literal["bfloat16", "float32", "auto"]
+Accelerator = Literal["cpu", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb", "h200"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HardwareConfig(_Strict):
+    """Where one replica of a model runs."""
+
+    accelerator: Accelerator = Field(
+        "cpu", description="GPU kind of each replica, or `cpu` for vLLM's CPU engine."
+    )
+    count: int = Field(
+        1, ge=1, le=16, description="Accelerators (GPUs, or CPU cores on `cpu`) per replica."
+    )
+    cpu_cores: int | None = Field(
+        None,
+        ge=1,
+        description="On `cpu`: cores to bind the engine to; default all the machine's cores.",
+    )
+
+
+class AutoscalingConfig(_Strict):
+    """Ray Serve replica autoscaling; min == max means a fixed count."""
+
+    min_replicas: int = Field(1, ge=0, description="Fewest replicas kept running.")
+    max_replicas: int = Field(1, ge=1, description="Most replicas Ray Serve may start.")
+    initial_replicas: int | None = Field(
+        None, ge=0, description="Replicas at start-up; default min_replicas."
+    )
+    target_ongoing_requests: float = Field(
+        8.0, gt=0, description="In-flight requests per replica the autoscaler aims for."
+    )
+    max_ongoing_requests: int = Field(
+        64, ge=1, description="Hard cap of in-flight requests per replica (never Ray's 1e9)."
+    )
+    upscale_delay_s: float = Field(15.0, ge=0, description="Seconds of load before scaling up.")
+    downscale_delay_s: float = Field(
+        300.0, ge=0, description="Seconds of slack before scaling down."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas={self.min_replicas} exceeds max_replicas={self.max_replicas}"
+            )
+        if self.initial_replicas is not None and not (
+            self.min_replicas <= self.initial_replicas <= self.max_replicas
+        ):
+            raise ValueError(
+                f"initial_replicas={self.initial_replicas} is outside "
+                f"[{self.min_replicas}, {self.max_replicas}]"
+            )
+        return self
+
+
+class EngineConfig(_Strict):
+    """vLLM engine knobs; unset ones take vLLM's (or the planner's) defaults."""
+
+    gpu_memory_utilization: float = Field(
+        0.90, gt=0, le=0.98, description="Fraction of GPU memory vLLM may use (GPU only)."
+    )
+    cpu_kv_cache_gib: float = Field(
+        1.0, gt=0, le=256, description="KV-cache size in GiB on the CPU engine."
+    )
+    max_num_seqs: int | None = Field(
+        None, ge=1, le=4096, description="Most sequences batched at once by the engine."
+    )
+    max_num_batched_tokens: int | None = Field(
+        None, ge=16, description="Most tokens scheduled in one engine step."
+    )
+    enable_prefix_caching: bool = Field(True, description="Reuse KV blocks of shared prefixes.")
+    enable_chunked_prefill: bool = Field(True, description="Split long prefills across steps.")
+    kv_cache_dtype: Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"] = Field(
+        "auto", description="KV-cache element type; `auto` follows the model dtype."
+    )
+    quantization: Literal["fp8", "awq", "gptq", "bitsandbytes"] | None = Field(
+        None, description="Weight quantization method, if the checkpoint uses one."
+    )
+    enforce_eager: bool = Field(
+        True, description="Skip torch.compile/CUDA graphs: faster start, slower steps on GPU."
+    )
+    seed: int = Field(0, description="Engine random seed.")
+
+
+class MultimodalConfig(_Strict):
+    """Image input limits (Gemma 3 4B and larger)."""
+
+    max_images_per_prompt: int = Field(
+        1, ge=0, le=32, description="Images allowed in one request; 0 disables images."
+    )
+    do_pan_and_scan: bool = Field(
+        False, description="Crop large or non-square images into up to 4 extra 896px tiles."
+    )
+    max_image_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest encoded image accepted, in bytes."
+    )
+    max_image_pixels: int = Field(
+        40_000_000, ge=64, description="Largest decoded image accepted, width x height."
+    )
+    allowed_media_domains: list[str] = Field(
+        default_factory=list,
+        description="Hosts from which http(s) image URLs may be fetched; empty = none.",
+    )
+    fetch_timeout_s: float = Field(5.0, gt=0, le=60, description="Time limit of one fetch.")
+
+
+class ModelConfig(_Strict):
+    """One served Gemma 3 model."""
+
+    name: str = Field(
+        ...,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+        description="Name clients put in the request's `model` field.",
+    )
+    variant: Variant = Field(..., description="Gemma 3 size.")
+    flavour: Flavour = Field("it", description="`pt` pretrained or `it` instruction-tuned.")
+    source: str = Field(
+        ...,
+        min_length=1,
+        description="Checkpoint: `embedded:gemma-3-270m`, a local directory, or a hub id.",
+    )
+    tokenizer: str | None = Field(None, description="Tokenizer location if not the checkpoint's.")
+    max_model_len: int = Field(
+        4096, ge=128, description="Context length (prompt + output) in tokens."
+    )
+    max_output_tokens: int = Field(
+        8192, ge=1, le=8192, description="Ceiling of one request's `max_tokens`."
+    )
+    dtype: Dtype = Field("bfloat16", description="Weight and activation dtype (never fp16).")
+    hardware: HardwareConfig = Field(
+        default_factory=HardwareConfig, description="Accelerators of one replica."
+    )
+    tensor_parallel_size: int | Literal["auto"] = Field(
+        "auto", description="Tensor-parallel ranks per replica, or `auto` (planner picks)."
+    )
+    autoscaling: AutoscalingConfig = Field(
+        default_factory=AutoscalingConfig, description="Replica count and autoscaling."
+    )
+    engine: EngineConfig = Field(default_factory=EngineConfig, description="vLLM knobs.")
+    multimodal: MultimodalConfig = Field(
+        default_factory=MultimodalConfig, description="Image limits."
+    )
+    chat_template: str | None = Field(
+        None, description="Jinja chat template path; default the checkpoint's own."
+    )
+
+    @model_validator(mode="after")
+    def _tp_positive(self) -> ModelConfig:
+        tp = self.tensor_parallel_size
+        if isinstance(tp, int) and tp < 1:
+            raise ValueError(f"tensor_parallel_size={tp} must be >= 1 or 'auto'")
+        return self
+
+
+class ServerConfig(_Strict):
+    """The HTTP edge."""
+
+    host: str = Field("127.0.0.1", description="Address to bind; 127.0.0.1 keeps it local.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API.")
+    api_keys_env: str = Field(
+        "GEMMA_SERVE_API_KEYS",
+        description="Environment variable holding comma-separated API keys; unset = no auth.",
+    )
+    api_keys_file: str | None = Field(
+        None, description="File with one API key per line (e.g. a mounted Kubernetes Secret)."
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    log_requests: bool = Field(
+        False, description="Log prompts and completions (off: content never reaches logs)."
+    )
+    drain_timeout_s: float = Field(
+        30.0, ge=0, le=600, description="On SIGTERM, seconds in-flight requests may finish."
+    )
+
+
+class ClusterConfig(_Strict):
+    """The local Ray cluster `gemma-serve serve` starts (ignored on an existing cluster)."""
+
+    address: str | None = Field(
+        None, description="Existing Ray cluster to join (`auto`, `ray://...`); default: start one."
+    )
+    num_cpus: int | None = Field(
+        None,
+        ge=1,
+        description="Logical CPUs Ray advertises; default what the plan needs (Ray sees 2 here).",
+    )
+
+
+class DeploymentConfig(_Strict):
+    """A whole deployment file."""
+
+    models: Annotated[list[ModelConfig], Field(min_length=1)] = Field(
+        ..., description="Served models; each becomes its own Ray Serve deployment."
+    )
+    server: ServerConfig = Field(default_factory=ServerConfig, description="HTTP edge.")
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="Ray cluster.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> DeploymentConfig:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"models[].name must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def model(self, name: str) -> ModelConfig:
+        """The model called `name`; KeyError names the ones that exist."""
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(f"no model {name!r}; configured: {', '.join(m.name for m in self.models)}")

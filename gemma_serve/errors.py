@@ -1,0 +1,77 @@
+"""One exception tree for gemma-serve.
+
+Lower layers raise these; vLLM and Ray errors are translated into them in one
+place (`gemma_serve.engine.errors`), and they are mapped to HTTP once, at the
+edge (`gemma_serve.api.errors`), and to a one-line message and exit code 2 in
+the CLI.
+"""
+
+from __future__ import annotations
+
+
+class GemmaServeError(Exception):
+    """Base of every error gemma-serve raises on purpose."""
+
+    #: HTTP status when this reaches a client.
+    status_code: int = 500
+    #: OpenAI-style error `type`.
+    error_type: str = "internal_error"
+
+
+class ConfigError(GemmaServeError):
+    """A deployment file, environment override or flag is invalid."""
+
+    status_code = 400
+    error_type = "invalid_config"
+
+
+class PlanError(GemmaServeError):
+    """The configuration is valid but cannot run on the requested hardware."""
+
+    status_code = 400
+    error_type = "unplannable"
+
+
+class ModelPrepareError(GemmaServeError):
+    """A checkpoint could not be installed, converted or verified."""
+
+
+class RequestError(GemmaServeError):
+    """A client request is invalid."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class ModelNotFound(RequestError):
+    """The request names a model this deployment does not serve."""
+
+    status_code = 404
+    error_type = "model_not_found"
+
+
+class PayloadTooLarge(RequestError):
+    """The request body exceeds the configured limit."""
+
+    status_code = 413
+
+
+class Unauthorized(RequestError):
+    """Missing or wrong API key."""
+
+    status_code = 401
+    error_type = "authentication_error"
+
+
+class Overloaded(GemmaServeError):
+    """Too many requests in flight; the client should retry later."""
+
+    status_code = 503
+    error_type = "overloaded"
+
+
+class EngineDead(GemmaServeError):
+    """The engine process died; the replica is being replaced."""
+
+    status_code = 503
+    error_type = "engine_unavailable"
