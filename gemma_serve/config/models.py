@@ -77,8 +77,8 @@ class EngineConfig(_Strict):
     gpu_memory_utilization: float = Field(
         0.90, gt=0, le=0.98, description="Fraction of GPU memory vLLM may use (GPU only)."
     )
-    cpu_kv_cache_gib: float = Field(
-        1.0, gt=0, le=256, description="KV-cache size in GiB on the CPU engine."
+    cpu_kv_cache_gib: int = Field(
+        1, ge=1, le=256, description="KV-cache size in whole GiB on the CPU engine."
     )
     max_num_seqs: int | None = Field(
         None, ge=1, le=4096, description="Most sequences batched at once by the engine."

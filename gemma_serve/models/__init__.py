@@ -1,0 +1,1 @@
+"""Checkpoints: the embedded 270M and locally generated test models."""
