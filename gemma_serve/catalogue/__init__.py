@@ -1,0 +1,80 @@
+"""Built-in catalogue of Gemma 3 variants and accelerator kinds, and their rules."""
+
+from __future__ import annotations
+
+from gemma_serve.catalogue._hardware import Accelerator, builtin_accelerators
+from gemma_serve.catalogue._rules import (
+    check_context,
+    check_dtype,
+    check_images,
+    check_output,
+    check_tensor_parallel,
+)
+from gemma_serve.catalogue._variants import (
+    MAX_OUTPUT_TOKENS,
+    TOKENS_PER_IMAGE,
+    Gemma3Variant,
+    VisionTower,
+    builtin_variants,
+)
+from gemma_serve.errors import ConfigError
+
+__all__ = [
+    "MAX_OUTPUT_TOKENS",
+    "TOKENS_PER_IMAGE",
+    "Accelerator",
+    "Gemma3Variant",
+    "VisionTower",
+    "accelerator",
+    "accelerator_names",
+    "check_context",
+    "check_dtype",
+    "check_images",
+    "check_output",
+    "check_tensor_parallel",
+    "variant",
+    "variant_names",
+]
+
+_GPU_ALIASES = {
+    "h100": "h100-80gb",
+    "h100-80g": "h100-80gb",
+    "h100-sxm": "h100-80gb",
+    "a100": "a100-80gb",
+    "a100-80g": "a100-80gb",
+    "a100-40g": "a100-40gb",
+    "h200-141gb": "h200",
+    "nvidia-l4": "l4",
+}
+
+
+def variant_names() -> list[str]:
+    """Known sizes, smallest first."""
+    return list(builtin_variants())
+
+
+def accelerator_names() -> list[str]:
+    """Known accelerator kinds, CPU first."""
+    return list(builtin_accelerators())
+
+
+def variant(name: str) -> Gemma3Variant:
+    """The variant called `name` (`27b`, `gemma-3-27b-it`, `27B` ...), or a ConfigError."""
+    key = name.strip().lower().removeprefix("google/")
+    for prefix in ("gemma-3-", "gemma3-", "gemma-3", "gemma3"):
+        key = key.removeprefix(prefix)
+    key = key.removesuffix("-it").removesuffix("-pt")
+    found = builtin_variants().get(key)
+    if found is None:
+        raise ConfigError(f"unknown Gemma 3 variant {name!r} (known: {', '.join(variant_names())})")
+    return found
+
+
+def accelerator(name: str) -> Accelerator:
+    """The accelerator kind called `name` (`h100-80gb`, `H100`, `cpu` ...), or a ConfigError."""
+    key = name.strip().lower().replace("_", "-").replace(" ", "-")
+    key = _GPU_ALIASES.get(key, key)
+    found = builtin_accelerators().get(key)
+    if found is None:
+        raise ConfigError(f"unknown accelerator {name!r} (known: {', '.join(accelerator_names())})")
+    return found
