@@ -23,14 +23,11 @@ def _with(
     count: int,
     tp: int | None = None,
     max_model_len: int | None = None,
-    kv_gib: float | None = None,
 ) -> ModelConfig:
     hw = model.hardware.model_copy(update={"accelerator": accel, "count": count})
     update: dict[str, object] = {"hardware": hw, "tensor_parallel_size": tp or "auto"}
     if max_model_len is not None:
         update["max_model_len"] = max_model_len
-    if kv_gib is not None:
-        update["engine"] = model.engine.model_copy(update={"cpu_kv_cache_gib": kv_gib})
     return model.model_copy(update=update)
 
 
@@ -53,11 +50,15 @@ def explain_misfit(
     if device.is_cpu:
         need = _cpu_gib_needed(model, variant, tp)
         why = (
-            f"{name} at max_model_len={model.max_model_len} does not fit {where}: "
-            f"engine.cpu_kv_cache_gib={model.engine.cpu_kv_cache_gib:g} holds "
+            f"{name} at max_model_len={model.max_model_len} does not fit on {where}: "
+            f"engine.cpu_kv_cache_gib={model.engine.cpu_kv_cache_gib} holds "
             f"{plan.kv_capacity_tokens} tokens, less than one full-context sequence"
         )
-        return f"{why}; would work: engine.cpu_kv_cache_gib >= {need:g}"
+        alt = [f"engine.cpu_kv_cache_gib >= {need}"]
+        best = _longest_context(model, variant, device)
+        if best:
+            alt.append(f"max_model_len <= {best}")
+        return f"{why}; would work: {' or '.join(alt)}"
     budget = int(model.engine.gpu_memory_utilization * device.memory_bytes)
     if plan.kv_cache_bytes <= 0:
         why = (
@@ -109,8 +110,8 @@ def _longest_context(model: ModelConfig, variant: Gemma3Variant, device: Acceler
     return best
 
 
-def _cpu_gib_needed(model: ModelConfig, variant: Gemma3Variant, tp: int) -> float:
-    """GiB per rank holding one full-context sequence, rounded up to 0.1."""
+def _cpu_gib_needed(model: ModelConfig, variant: Gemma3Variant, tp: int) -> int:
+    """Whole GiB per rank holding one full-context sequence."""
     from gemma_serve.planner.engine_defaults import resolve_scheduler
     from gemma_serve.planner.kv import kv_layout
     from gemma_serve.planner.memory import kv_dtype_bytes
@@ -125,4 +126,4 @@ def _cpu_gib_needed(model: ModelConfig, variant: Gemma3Variant, tp: int) -> floa
         in_flight_tokens=sched.in_flight_tokens,
     )
     need = layout.blocks_per_request * layout.bytes_per_block
-    return math.ceil(need / GiB * 10) / 10
+    return math.ceil(need / GiB)

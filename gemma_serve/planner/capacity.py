@@ -160,8 +160,8 @@ def plan_at(
         overhead = 0
         kv_per_rank = int(model.engine.cpu_kv_cache_gib * GiB)
         notes.append(
-            f"CPU: KV cache is engine.cpu_kv_cache_gib={model.engine.cpu_kv_cache_gib:g} GiB "
-            "per rank (pass kv_cache_memory_bytes; VLLM_CPU_KVCACHE_SPACE takes whole GiB)"
+            f"CPU: KV cache is engine.cpu_kv_cache_gib={model.engine.cpu_kv_cache_gib} GiB "
+            "per rank (VLLM_CPU_KVCACHE_SPACE); weights and activations use host RAM"
         )
     else:
         per_rank_overhead = memory.overhead_bytes_per_rank(
@@ -177,6 +177,13 @@ def plan_at(
         kv_per_rank = budget - (weights + vision) // tp - per_rank_overhead
     kv_per_rank = max(kv_per_rank, 0)
     notes.extend(_notes(model, variant, device, tp, images, layout.kv_heads_per_rank))
+    reserved = min(variant.sliding_window - 1 + sched.in_flight_tokens, model.max_model_len)
+    if reserved > variant.sliding_window:
+        notes.append(
+            f"vLLM reserves {reserved} tokens per sequence in each sliding-window layer "
+            f"(window {variant.sliding_window} - 1 + {sched.in_flight_tokens} in flight, "
+            "at most max_model_len); a smaller max_num_batched_tokens frees KV"
+        )
     return CapacityPlan(
         variant=variant.name,
         accelerator=device.name,

@@ -54,3 +54,93 @@ def test_27b_on_one_l4_is_refused_with_alternatives() -> None:
     assert "\n" not in msg
     assert "27b" in msg and "l4" in msg and "would work" in msg
     assert "4x l4" in msg
+
+
+def test_smallest_legal_tp_that_fits_is_chosen() -> None:
+    plan = plan_capacity(_model("27b", 8192, "l4", count=8))
+    assert plan.tensor_parallel_size == 4
+    assert plan.fits
+    assert "uses 4 of the replica's 8 GPUs" in " ".join(plan.notes)
+    assert plan_capacity(_model("1b", 32768, "l4", count=4)).tensor_parallel_size == 1
+
+
+def test_gpu_kv_is_what_is_left_after_weights_and_overhead() -> None:
+    plan = plan_capacity(_model("12b", 32768, "a100-80gb"))
+    budget = int(0.9 * 81920 * 1024**2)
+    assert plan.kv_cache_bytes == budget - plan.weight_bytes - plan.vision_bytes - (
+        plan.overhead_bytes
+    )
+    more = plan_capacity(_model("12b", 32768, "a100-80gb", engine={"gpu_memory_utilization": 0.95}))
+    assert more.kv_capacity_tokens > plan.kv_capacity_tokens
+    assert plan.max_concurrent_full_context * 32768 <= plan.kv_capacity_tokens
+
+
+def test_images_off_drops_the_vision_tower() -> None:
+    on = plan_capacity(_model("4b", 8192, "l4"))
+    off = plan_capacity(_model("4b", 8192, "l4", multimodal={"max_images_per_prompt": 0}))
+    assert on.vision_bytes > 0 and off.vision_bytes == 0
+    assert off.kv_cache_bytes > on.kv_cache_bytes
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"variant": "1b", "max_model_len": 65536}, "max_model_len=65536 exceeds gemma-3-1b"),
+        (
+            {
+                "variant": "27b",
+                "max_model_len": 4096,
+                "accel": "l4",
+                "count": 4,
+                "tensor_parallel_size": 3,
+            },
+            "tensor_parallel_size=3 is not legal for gemma-3-27b",
+        ),
+        (
+            {"variant": "1b", "max_model_len": 4096, "multimodal": {"max_images_per_prompt": 1}},
+            "gemma-3-1b is text-only",
+        ),
+        (
+            {"variant": "12b", "max_model_len": 4096, "accel": "l4", "tensor_parallel_size": 2},
+            "needs 2 GPUs per replica but hardware.count=1",
+        ),
+        (
+            {"variant": "12b", "max_model_len": 131072},
+            r"cpu_kv_cache_gib=1 holds .* would work: engine.cpu_kv_cache_gib >= 9",
+        ),
+    ],
+)
+def test_what_cannot_work_is_refused_in_one_line(kwargs: dict, pattern: str) -> None:
+    variant, length = kwargs.pop("variant"), kwargs.pop("max_model_len")
+    with pytest.raises(PlanError, match=pattern) as err:
+        plan_capacity(_model(variant, length, **kwargs))
+    assert "\n" not in str(err.value)
+
+
+def test_text_only_images_default_and_full_dump_are_not_a_request() -> None:
+    # The default max_images_per_prompt is 1; a dumped-and-revalidated config carries it.
+    default = _model("1b", 4096)
+    dumped = ModelConfig.model_validate(default.model_dump(mode="json"))
+    assert "max_images_per_prompt" in dumped.multimodal.model_fields_set
+    assert plan_capacity(default).vision_bytes == 0
+    assert plan_capacity(dumped).fits
+    explicit_three = dumped.model_dump(mode="json")
+    explicit_three["multimodal"]["max_images_per_prompt"] = 3
+    with pytest.raises(PlanError, match="text-only"):
+        plan_capacity(ModelConfig.model_validate(explicit_three))
+
+
+def test_cpu_tp_auto_is_one_and_explicit_tp_needs_cores() -> None:
+    assert plan_capacity(_model("270m", 4096), cpu_count=2).tensor_parallel_size == 1
+    two = plan_capacity(_model("270m", 4096, tensor_parallel_size=2), cpu_count=2)
+    assert two.tensor_parallel_size == 2
+    assert two.kv_cache_bytes == 2 * 1024**3
+    with pytest.raises(PlanError, match="needs 4 CPU cores"):
+        plan_capacity(_model("270m", 4096, tensor_parallel_size=4), cpu_count=2)
+
+
+def test_fp8_kv_cache_doubles_capacity() -> None:
+    bf16 = plan_capacity(_model("4b", 32768, "l4"))
+    fp8 = plan_capacity(_model("4b", 32768, "l4", engine={"kv_cache_dtype": "fp8"}))
+    assert fp8.kv_bytes_per_token * 2 == bf16.kv_bytes_per_token
+    assert fp8.kv_capacity_tokens == pytest.approx(2 * bf16.kv_capacity_tokens, rel=0.01)

@@ -1,0 +1,190 @@
+"""`gemma-serve plan`: will this Gemma 3 model fit, at which TP, with how much KV.
+
+Either one model from flags (`--variant 27b --gpu h100-80gb ...`) or every
+model of a deployment file (`--config FILE`). Prints a table (rich) or JSON;
+anything that cannot work is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from gemma_serve import catalogue
+from gemma_serve.config.loader import describe_validation_error, load_config
+from gemma_serve.config.models import ModelConfig
+from gemma_serve.errors import ConfigError, GemmaServeError
+from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
+
+_GIB = 1024**3
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `plan` on the CLI's subparsers."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "plan",
+        help="Check that a Gemma 3 model fits its hardware; show TP and KV capacity.",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", metavar="FILE", help="Plan every model of this deployment file.")
+    p.add_argument("--model", metavar="NAME", help="With --config: plan only this model.")
+    p.add_argument("--variant", help=f"Gemma 3 size: {', '.join(catalogue.variant_names())}.")
+    p.add_argument(
+        "--gpu", default="cpu", help=f"Accelerator: {', '.join(catalogue.accelerator_names())}."
+    )
+    p.add_argument("--gpus", type=int, default=1, metavar="N", help="GPUs per replica.")
+    p.add_argument("--tp", default="auto", metavar="N", help="Tensor-parallel size or `auto`.")
+    p.add_argument("--max-model-len", type=int, default=4096, metavar="TOKENS")
+    p.add_argument("--images", type=int, metavar="N", help="Max images per prompt (4b+).")
+    p.add_argument("--dtype", default="bfloat16", help="bfloat16 (default) or float32.")
+    p.add_argument("--kv-cache-dtype", default="auto", help="auto, fp8, fp8_e4m3, fp8_e5m2.")
+    p.add_argument("--gpu-memory-utilization", type=float, metavar="F")
+    p.add_argument("--cpu-kv-cache-gib", type=int, metavar="GIB", help="KV cache GiB on CPU.")
+    p.add_argument("--max-num-seqs", type=int, metavar="N")
+    p.add_argument("--max-num-batched-tokens", type=int, metavar="N")
+    p.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    p.set_defaults(handler=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and print; 0 when everything fits, 2 with a one-line reason otherwise."""
+    try:
+        models = _models(args)
+        prefix = bool(args.config)
+        plans = {m.name: _plan(m, prefix=prefix) for m in models}
+    except GemmaServeError as exc:
+        print(f"gemma-serve: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({n: p.model_dump(mode="json") for n, p in plans.items()}, indent=2))
+    else:
+        console = Console()
+        for model in models:
+            plan = plans[model.name]
+            console.print(render(model, plan))
+            for note in plan.notes:
+                console.print(f"  - {note}", highlight=False)
+    return 0
+
+
+def _plan(model: ModelConfig, *, prefix: bool) -> CapacityPlan:
+    try:
+        return plan_capacity(model, cpu_count=os.cpu_count())
+    except GemmaServeError as exc:
+        if not prefix:
+            raise
+        raise type(exc)(f"model {model.name!r}: {exc}") from None
+
+
+def _models(args: argparse.Namespace) -> list[ModelConfig]:
+    if args.config and args.variant:
+        raise ConfigError("give either --config FILE or --variant, not both")
+    if args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            raise ConfigError(_fp16_hint(str(exc))) from None
+        if args.model:
+            try:
+                return [config.model(args.model)]
+            except KeyError as exc:
+                raise ConfigError(str(exc.args[0])) from None
+        return list(config.models)
+    if not args.variant:
+        raise ConfigError("give --variant (e.g. --variant 4b --gpu l4) or --config FILE")
+    return [_model_from_flags(args)]
+
+
+def _model_from_flags(args: argparse.Namespace) -> ModelConfig:
+    variant = catalogue.variant(args.variant)
+    accel = catalogue.accelerator(args.gpu)
+    catalogue.check_dtype(variant, args.dtype)
+    tp: int | str = args.tp
+    if tp != "auto":
+        try:
+            tp = int(tp)
+        except ValueError:
+            raise ConfigError(f"--tp={args.tp}: must be an integer or `auto`") from None
+    engine: dict[str, Any] = {"kv_cache_dtype": args.kv_cache_dtype}
+    for key in ("gpu_memory_utilization", "cpu_kv_cache_gib", "max_num_seqs"):
+        if getattr(args, key) is not None:
+            engine[key] = getattr(args, key)
+    if args.max_num_batched_tokens is not None:
+        engine["max_num_batched_tokens"] = args.max_num_batched_tokens
+    data: dict[str, Any] = {
+        "name": f"gemma-3-{variant.name}",
+        "variant": variant.name,
+        "source": f"google/gemma-3-{variant.name}-it",
+        "max_model_len": args.max_model_len,
+        "dtype": {"bf16": "bfloat16", "fp32": "float32"}.get(args.dtype.lower(), args.dtype),
+        "hardware": {"accelerator": accel.name, "count": args.gpus},
+        "tensor_parallel_size": tp,
+        "engine": engine,
+    }
+    if args.images is not None:
+        data["multimodal"] = {"max_images_per_prompt": args.images}
+    try:
+        return ModelConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_flag_names(describe_validation_error(exc, data))) from None
+
+
+def _flag_names(msg: str) -> str:
+    """Name the flag, not the config key, in errors about flags."""
+    for key, flag in (
+        ("hardware.count", "--gpus"),
+        ("tensor_parallel_size", "--tp"),
+        ("max_model_len", "--max-model-len"),
+        ("multimodal.max_images_per_prompt", "--images"),
+    ):
+        if msg.startswith(key):
+            return flag + msg[len(key) :]
+    return msg
+
+
+def _fp16_hint(msg: str) -> str:
+    if ".dtype=" in msg and any(s in msg.lower() for s in ("float16", "fp16", "half")):
+        return msg + "; Gemma 3 is unstable in float16 and vLLM refuses it: use bfloat16"
+    return msg
+
+
+def render(model: ModelConfig, plan: CapacityPlan) -> Table:
+    """The plan as a two-column rich table (notes are printed after it)."""
+    hw = "cpu" if plan.accelerator == "cpu" else f"{model.hardware.count}x {plan.accelerator}"
+    table = Table(
+        title=f"{model.name}: gemma-3-{plan.variant} on {hw}",
+        show_header=False,
+    )
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    local_mib = plan.kv_bytes_per_sequence_local / 1024**2
+    rows = [
+        ("tensor parallel size", str(plan.tensor_parallel_size)),
+        ("max model len", f"{plan.max_model_len:,} tokens"),
+        ("weights (text)", _gib(plan.weight_bytes)),
+        ("weights (vision)", _gib(plan.vision_bytes)),
+        ("runtime + activations", _gib(plan.overhead_bytes)),
+        ("KV cache", _gib(plan.kv_cache_bytes)),
+        ("KV per token (global layers)", f"{plan.kv_bytes_per_token / 1024:,.0f} KiB"),
+        ("KV per sequence (local layers)", f"{local_mib:,.1f} MiB"),
+        ("KV capacity", f"{plan.kv_capacity_tokens:,} tokens"),
+        ("full-context sequences at once", f"{plan.max_concurrent_full_context:,}"),
+        ("block size / batched tokens", f"{plan.block_size} / {plan.max_num_batched_tokens:,}"),
+        ("max num seqs", f"{plan.max_num_seqs:,}"),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    return table
+
+
+def _gib(n: int) -> str:
+    return f"{n / _GIB:,.2f} GiB"
