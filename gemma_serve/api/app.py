@@ -1,0 +1,48 @@
+"""The HTTP API of one model replica: vLLM's OpenAI app plus gemma-serve's edge.
+
+The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
+path), applied outermost-first: errors, body limit, then vLLM's app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gemma_serve.api.limits import BodyLimit
+from gemma_serve.api.errors import send_error
+from gemma_serve.config.models import ServerConfig
+from gemma_serve.engine.vllm_engine import VllmEngine
+from gemma_serve.errors import GemmaServeError
+from gemma_serve.planner.launch import ModelLaunch
+
+ASGIApp = Any
+
+
+def build_model_api(engine: VllmEngine, launch: ModelLaunch, server: ServerConfig) -> ASGIApp:
+    """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
+    app: ASGIApp = engine.app
+    app = BodyLimit(app, max_bytes=server.max_body_bytes)
+    return ErrorEdge(app)
+
+
+class ErrorEdge:
+    """Turn any GemmaServeError raised below into OpenAI-style JSON, once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except GemmaServeError as exc:
+            if started or scope["type"] != "http":
+                raise
+            await send_error(send, exc)

@@ -1,0 +1,1 @@
+"""The `gemma-serve` command line."""

@@ -1,0 +1,1 @@
+"""Ray Serve: the application factory, the model deployment, the local runtime."""

@@ -1,0 +1,41 @@
+"""The Ray Serve application factory: config -> plan -> deployments.
+
+`build_app` is the `import_path` target of a Serve config (KubeRay's
+`serveConfigV2`); `gemma-serve serve` calls the same function.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ray.serve.deployment import Application
+
+from gemma_serve.config.loader import validate_config
+from gemma_serve.config.models import DeploymentConfig
+from gemma_serve.errors import ConfigError
+from gemma_serve.models.prepare import cache_root
+from gemma_serve.planner.launch import LaunchPlan, plan_launch
+from gemma_serve.serve.deployment import model_deployment
+
+APP_NAME = "gemma-serve"
+
+
+def build_app(args: dict[str, Any]) -> Application:
+    """Serve application builder: `args = {"config": <DeploymentConfig mapping>}`."""
+    if "config" not in args:
+        raise ConfigError("application args need a `config` mapping (a deployment config)")
+    config = validate_config(args["config"])
+    return application(config, plan_for(config))
+
+
+def plan_for(config: DeploymentConfig) -> LaunchPlan:
+    """Plan on this host (its CPU count, its checkpoint cache)."""
+    return plan_launch(config, host_cpus=os.cpu_count() or 1, cache_root=cache_root())
+
+
+def application(config: DeploymentConfig, plan: LaunchPlan) -> Application:
+    """The Serve application for a planned deployment."""
+    if len(plan.models) != 1:
+        raise ConfigError("serving several models in one deployment is not supported yet")
+    return model_deployment(plan.models[0], config.server)
