@@ -29,7 +29,8 @@ from vllm import LLM
 a = json.loads(sys.argv[1])
 LLM(model=a["model"], max_model_len=a["len"], max_num_batched_tokens=a["batched"],
     max_num_seqs=a["seqs"], enforce_eager=True, dtype="bfloat16", seed=0,
-    skip_tokenizer_init=a["skip_tokenizer"])
+    skip_tokenizer_init=a["skip_tokenizer"], tensor_parallel_size=a["tp"],
+    distributed_executor_backend="mp" if a["tp"] > 1 else None)
 print("ENGINE-OK", flush=True)
 """
 
@@ -51,7 +52,7 @@ def _vllm_tokens(checkpoint: Path, plan: CapacityPlan, kv_gib: int) -> int:
         **os.environ,
         "VLLM_CPU_KVCACHE_SPACE": str(kv_gib),
         "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-        "VLLM_CPU_OMP_THREADS_BIND": "0",
+        "VLLM_CPU_OMP_THREADS_BIND": "|".join(str(r) for r in range(plan.tensor_parallel_size)),
         "TOKENIZERS_PARALLELISM": "false",
     }
     args = {
@@ -60,6 +61,7 @@ def _vllm_tokens(checkpoint: Path, plan: CapacityPlan, kv_gib: int) -> int:
         "batched": plan.max_num_batched_tokens,
         "seqs": plan.max_num_seqs,
         "skip_tokenizer": not (checkpoint / "tokenizer.json").exists(),
+        "tp": plan.tensor_parallel_size,
     }
     proc = subprocess.run(
         [sys.executable, "-c", _ENGINE, json.dumps(args)],
@@ -75,13 +77,14 @@ def _vllm_tokens(checkpoint: Path, plan: CapacityPlan, kv_gib: int) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def _model(variant: str, length: int, kv_gib: int) -> ModelConfig:
+def _model(variant: str, length: int, kv_gib: int, tp: int = 1) -> ModelConfig:
     return ModelConfig.model_validate(
         {
             "name": "probe",
             "variant": variant,
             "source": "probe",
             "max_model_len": length,
+            "tensor_parallel_size": tp,
             "engine": {"cpu_kv_cache_gib": kv_gib},
             "multimodal": {"max_images_per_prompt": 0},
         }
@@ -122,6 +125,7 @@ def _random_gemma3(
 
 
 def _assert_close(planned: int, observed: int) -> None:
+    print(f"planned {planned} tokens, vLLM reported {observed}")
     assert abs(planned - observed) <= 0.02 * observed, (planned, observed)
 
 
@@ -133,6 +137,15 @@ def test_270m_embedded(length: int) -> None:
     if length == 2048:
         assert observed == 55_356  # seen before on this machine
     _assert_close(plan.kv_capacity_tokens, observed)
+
+
+def test_270m_embedded_tp2_replicates_the_kv_head() -> None:
+    # One KV head and two CPU ranks: each rank keeps a copy in its own 1 GiB.
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two cores")
+    plan = plan_capacity(_model("270m", 4096, 1, tp=2), cpu_count=2)
+    assert plan.tensor_parallel_size == 2
+    _assert_close(plan.kv_capacity_tokens, _vllm_tokens(_embedded(), plan, 1))
 
 
 def test_1b_geometry(tmp_path: Path) -> None:
