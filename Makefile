@@ -1,0 +1,20 @@
+# The two commands a newcomer needs; both do all set-up first and are idempotent.
+.PHONY: serve test setup test-deps lint
+
+serve: setup
+	.venv/bin/gemma-serve serve
+
+test: setup test-deps
+	.venv/bin/ruff check gemma_serve tests benchmarks
+	.venv/bin/mypy
+	.venv/bin/python -m pytest -q
+
+setup:
+	@scripts/bootstrap.sh
+
+test-deps:
+	@scripts/test-deps.sh
+
+lint:
+	.venv/bin/ruff check gemma_serve tests benchmarks
+	.venv/bin/mypy
