@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-num-seqs", type=int, metavar="N")
     p.add_argument("--max-num-batched-tokens", type=int, metavar="N")
     p.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
-    p.set_defaults(handler=run)
+    p.set_defaults(run=run)
     return p
 
 
@@ -160,8 +160,11 @@ def _fp16_hint(msg: str) -> str:
 def render(model: ModelConfig, plan: CapacityPlan) -> Table:
     """The plan as a two-column rich table (notes are printed after it)."""
     hw = "cpu" if plan.accelerator == "cpu" else f"{model.hardware.count}x {plan.accelerator}"
+    title = f"gemma-3-{plan.variant} on {hw}"
+    if model.name != f"gemma-3-{plan.variant}":
+        title = f"{model.name}: {title}"
     table = Table(
-        title=f"{model.name}: gemma-3-{plan.variant} on {hw}",
+        title=title,
         show_header=False,
     )
     table.add_column("what", style="bold")
