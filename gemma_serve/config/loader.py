@@ -48,7 +48,7 @@ def load_config(
     """Load a deployment: the file (or the embedded default), then env, then `key=value`s."""
     data: dict[str, Any]
     if path is None:
-        data = default_config().model_dump(mode="json")
+        data = default_config().model_dump(mode="json", exclude_unset=True)
     else:
         data = read_yaml(Path(path))
     env = os.environ if env is None else env

@@ -19,6 +19,8 @@ SERVE_ENV = {
     # Keep Ray's own chatter off the 2 cores we serve on.
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_DEDUP_LOGS": "1",
+    # Ray starts workers at niceness 15; the engine must not lose the CPU to a load generator.
+    "RAY_worker_niceness": "0",
 }
 
 Say = Callable[[str], None]

@@ -1,0 +1,44 @@
+"""From config to launch: vLLM argv, engine env and Ray Serve options (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gemma_serve.config import default_config, load_config
+from gemma_serve.planner.launch import plan_launch
+
+
+def test_default_launch_binds_every_core_and_reaches_the_prepared_checkpoint() -> None:
+    plan = plan_launch(default_config(), host_cpus=2, cache_root=Path("/cache"))
+    (model,) = plan.models
+    assert model.checkpoint == "/cache/models/gemma-3-270m"
+    argv = model.vllm_argv
+    assert argv[argv.index("--model") + 1] == "/cache/models/gemma-3-270m"
+    assert argv[argv.index("--served-model-name") + 1] == "gemma-3-270m"
+    assert argv[argv.index("--dtype") + 1] == "bfloat16"
+    assert "--enforce-eager" in argv
+    assert model.env == {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "0-1"}
+    assert model.deployment_options == {"max_ongoing_requests": 64, "num_replicas": 1}
+    assert model.input_modalities == ["text"]
+    assert "--limit-mm-per-prompt" not in argv
+
+
+def test_tensor_parallel_on_cpu_binds_one_core_set_per_rank() -> None:
+    cfg = load_config(None, env={}, overrides=["models.0.tensor_parallel_size=2"])
+    (model,) = plan_launch(cfg, host_cpus=2, cache_root=Path("/c")).models
+    assert model.env["VLLM_CPU_OMP_THREADS_BIND"] == "0|1"
+    assert model.vllm_argv[model.vllm_argv.index("--tensor-parallel-size") + 1] == "2"
+    assert len(model.placement_bundles) == 2
+
+
+def test_autoscaling_options_never_use_rays_unbounded_defaults() -> None:
+    cfg = load_config(
+        None,
+        env={},
+        overrides=["models.0.autoscaling.min_replicas=1", "models.0.autoscaling.max_replicas=3"],
+    )
+    (model,) = plan_launch(cfg, host_cpus=2, cache_root=Path("/c")).models
+    auto = model.deployment_options["autoscaling_config"]
+    assert (auto["min_replicas"], auto["max_replicas"], auto["initial_replicas"]) == (1, 3, 1)
+    assert model.deployment_options["max_ongoing_requests"] == 64
+    assert auto["target_ongoing_requests"] < 1e9
