@@ -1,13 +1,14 @@
 """The HTTP API of one model replica: vLLM's OpenAI app plus gemma-serve's edge.
 
 The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
-path), applied outermost-first: metrics, errors, body limit, then vLLM's app.
+path), applied outermost-first: metrics, errors, API keys, body limit, then vLLM's app.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
 from gemma_serve.api.errors import send_error
 from gemma_serve.api.limits import BodyLimit
 from gemma_serve.config.models import ServerConfig
@@ -23,6 +24,9 @@ def build_model_api(engine: VllmEngine, launch: ModelLaunch, server: ServerConfi
     """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
     app: ASGIApp = engine.app
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
+    keys = load_api_keys(server)
+    if keys:
+        app = ApiKeyAuth(app, keys=keys)
     app = ErrorEdge(app)
     # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
     return EdgeMetricsMiddleware(app, metrics=create_edge_metrics(), model=launch.name)
