@@ -1,0 +1,93 @@
+{{/*
+Worker groups from the models: one group per GPU kind in use, sized from the
+models' hardware and Serve autoscaling. A replica's tensor-parallel ranks
+always share one pod (Ray STRICT_PACK), so a pod of G GPUs holds G / count
+replicas of a model. Output: JSON {accelerator: {gpus, minPods, maxPods,
+replicas}}. Checks the schema cannot express fail here, naming the value.
+*/}}
+{{- define "gemma-serve.workerPlan" -}}
+{{- $cfg := .Values.gemmaServe }}
+{{- $server := $cfg.server | default dict }}
+{{- if and (hasKey $server "host") (ne (toString $server.host) "0.0.0.0") }}
+{{- fail (printf "gemmaServe.server.host=%v: in Kubernetes Ray Serve listens on every pod interface; set it to 0.0.0.0" $server.host) }}
+{{- end }}
+{{- $byKind := dict }}
+{{- $seen := dict }}
+{{- range $i, $m := $cfg.models }}
+{{- $where := printf "gemmaServe.models[%d] (%s)" $i $m.name }}
+{{- if hasKey $seen $m.name }}
+{{- fail (printf "%s: models[].name must be unique" $where) }}
+{{- end }}
+{{- $_ := set $seen $m.name true }}
+{{- $hw := $m.hardware | default dict }}
+{{- $kind := $hw.accelerator | default "cpu" }}
+{{- if eq $kind "cpu" }}
+{{- fail (printf "%s: hardware.accelerator is cpu (the default); this chart runs the GPU image, so set a GPU kind (%s)" $where (include "gemma-serve.rayAcceleratorTypes" $ | fromYaml | keys | sortAlpha | join ", ")) }}
+{{- continue }}
+{{- end }}
+{{- if not (index $.Values.workerGroups $kind) }}
+{{- fail (printf "%s: no workerGroups.%s to run it on" $where $kind) }}
+{{- continue }}
+{{- end }}
+{{- $count := 1 }}
+{{- if hasKey $hw "count" }}{{ $count = int $hw.count }}{{ end }}
+{{- $auto := $m.autoscaling | default dict }}
+{{- $min := 1 }}
+{{- if hasKey $auto "min_replicas" }}{{ $min = int $auto.min_replicas }}{{ end }}
+{{- $max := 1 }}
+{{- if hasKey $auto "max_replicas" }}{{ $max = int $auto.max_replicas }}{{ end }}
+{{- if gt $min $max }}
+{{- fail (printf "%s: autoscaling.min_replicas=%d exceeds max_replicas=%d" $where $min $max) }}
+{{- end }}
+{{- $initial := $min }}
+{{- if and (hasKey $auto "initial_replicas") (not (kindIs "invalid" $auto.initial_replicas)) }}{{ $initial = int $auto.initial_replicas }}{{ end }}
+{{- $entry := dict "where" $where "count" $count "min" $min "max" $max "initial" $initial }}
+{{- $_ := set $byKind $kind (append (get $byKind $kind | default list) $entry) }}
+{{- end }}
+{{- if hasKey .Values.ray.head.rayStartParams "labels" }}
+{{- fail "ray.head.rayStartParams.labels: KubeRay does not accept labels in rayStartParams" }}
+{{- end }}
+{{- $plan := dict }}
+{{- range $kind := keys $byKind | sortAlpha }}
+{{- $models := get $byKind $kind }}
+{{- $group := index $.Values.workerGroups $kind }}
+{{- range $param := list "num-cpus" "num-gpus" "memory" "resources" "labels" }}
+{{- if hasKey $group.rayStartParams $param }}
+{{- fail (printf "workerGroups.%s.rayStartParams.%s: the chart sets the group's Ray resources (from gpusPerPod, cpuPerGpu, memoryGiBPerGpu); KubeRay rejects both" $kind $param) }}
+{{- end }}
+{{- end }}
+{{- $gpus := 0 }}
+{{- if eq (toString $group.gpusPerPod) "auto" }}
+{{- range $models }}{{ $gpus = max $gpus .count }}{{ end }}
+{{- else }}
+{{- $gpus = int $group.gpusPerPod }}
+{{- end }}
+{{- $minPods := 0 }}
+{{- $maxPods := 0 }}
+{{- $initPods := 0 }}
+{{- range $models }}
+{{- if gt .count $gpus }}
+{{- fail (printf "%s: hardware.count=%d GPUs per replica, but workerGroups.%s.gpusPerPod=%d (a replica's tensor-parallel ranks share one pod)" .where .count $kind $gpus) }}
+{{- continue }}
+{{- end }}
+{{- $perPod := div $gpus .count }}
+{{- $minPods = add $minPods (div (add .min (sub $perPod 1)) $perPod) }}
+{{- $maxPods = add $maxPods (div (add .max (sub $perPod 1)) $perPod) }}
+{{- $initPods = add $initPods (div (add .initial (sub $perPod 1)) $perPod) }}
+{{- end }}
+{{- if ne (toString $group.minPods) "auto" }}{{ $minPods = int $group.minPods }}{{ end }}
+{{- if ne (toString $group.maxPods) "auto" }}{{ $maxPods = int $group.maxPods }}{{ end }}
+{{- if gt $minPods $maxPods }}
+{{- fail (printf "workerGroups.%s: minPods=%d exceeds maxPods=%d" $kind $minPods $maxPods) }}
+{{- end }}
+{{- if lt $maxPods 1 }}
+{{- fail (printf "workerGroups.%s: maxPods=%d leaves its models nowhere to run" $kind $maxPods) }}
+{{- end }}
+{{- $replicas := $maxPods }}
+{{- if $.Values.ray.autoscaling.enabled }}
+{{- $replicas = min (max $initPods $minPods) $maxPods }}
+{{- end }}
+{{- $_ := set $plan $kind (dict "gpus" $gpus "minPods" $minPods "maxPods" $maxPods "replicas" $replicas) }}
+{{- end }}
+{{- toJson $plan }}
+{{- end }}

@@ -1,0 +1,169 @@
+"""The chart renders with Helm's engine, lints clean, and every object validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helm.chart import EXAMPLES, OVERLAYS, lint, manifests, one, read_values
+from tests.k8s.kube import validate
+
+CASES = [None, *EXAMPLES, *OVERLAYS]
+IDS = ["defaults", *(f"examples/{p.name}" for p in EXAMPLES), *(p.name for p in OVERLAYS)]
+
+
+def _values(path: Path | None) -> dict[str, Any]:
+    return read_values(path) if path else {}
+
+
+def _containers(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(group, pod spec, container) for every Ray container."""
+    cluster = one(docs, "RayService")["spec"]["rayClusterConfig"]
+    groups = [("head", cluster["headGroupSpec"])]
+    groups += [(g["groupName"], g) for g in cluster["workerGroupSpecs"]]
+    return [
+        (name, g["template"]["spec"], c)
+        for name, g in groups
+        for c in g["template"]["spec"]["containers"]
+    ]
+
+
+def test_examples_cover_the_gpu_profiles() -> None:
+    assert len(EXAMPLES) >= 6
+    assert len(OVERLAYS) >= 3
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_every_rendered_object_validates(path: Path | None) -> None:
+    docs = manifests(_values(path))
+    assert docs, "nothing rendered"
+    problems = {f"{d['kind']}/{d['metadata']['name']}": validate(d) for d in docs}
+    assert not {k: v for k, v in problems.items() if v}, problems
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_lint_is_clean(path: Path | None) -> None:
+    assert lint(_values(path)) == []
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_pods_are_non_root_without_privilege_escalation(path: Path | None) -> None:
+    docs = manifests(_values(path))
+    for group, pod, container in _containers(docs):
+        assert pod["securityContext"]["runAsNonRoot"] is True, group
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, group
+        sc = container["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False, group
+        assert sc["capabilities"]["drop"] == ["ALL"], group
+        assert not sc.get("privileged"), group
+    autoscaler = one(docs, "RayService")["spec"]["rayClusterConfig"].get("autoscalerOptions")
+    if autoscaler:
+        assert autoscaler["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_head_has_no_gpu_and_workers_request_theirs(path: Path | None) -> None:
+    docs = manifests(_values(path))
+    rs = one(docs, "RayService")
+    head = rs["spec"]["rayClusterConfig"]["headGroupSpec"]
+    assert head["rayStartParams"]["num-cpus"] == "0"
+    for group, _pod, container in _containers(docs):
+        resources = container["resources"]
+        gpus = resources.get("limits", {}).get("nvidia.com/gpu")
+        if group == "head":
+            assert gpus is None
+            assert "nvidia.com/gpu" not in resources.get("requests", {})
+        else:
+            assert int(gpus) >= 1, group
+            assert resources["requests"] == resources["limits"], group
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_ray_env_and_api_probes(path: Path | None) -> None:
+    docs = manifests(_values(path))
+    for group, _pod, container in _containers(docs):
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1", group
+        assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1", group
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["serve"] == 8000 and ports["metrics"] == 8080, group
+        if group == "head":
+            continue  # KubeRay's own raylet/GCS probes: an app failure must not kill the head
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/health", "port": "serve"}, probe
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts["dshm"] == "/dev/shm"
+        assert env["HF_HOME"].startswith(mounts["model-cache"])
+
+
+def test_optional_objects_follow_their_switches() -> None:
+    kinds = {d["kind"] for d in manifests({})}
+    assert kinds == {"RayService"}
+    full = manifests(read_values(_overlay("everything-servicemonitor.yaml")))
+    listed = sorted(d["kind"] for d in full)
+    assert listed.count("ConfigMap") >= 1
+    for kind in ("Ingress", "ServiceMonitor", "PrometheusRule", "Service", "RayService"):
+        assert kind in listed
+    assert "PodMonitor" not in listed and "PersistentVolumeClaim" not in listed  # existingClaim
+    pod = manifests(read_values(_overlay("two-kinds-podmonitor-hostpath.yaml")))
+    assert "PodMonitor" in {d["kind"] for d in pod}
+    assert "ServiceMonitor" not in {d["kind"] for d in pod}
+
+
+def test_service_monitor_selects_the_metrics_service_and_its_ports() -> None:
+    docs = manifests(read_values(_overlay("everything-servicemonitor.yaml")))
+    monitor, service = one(docs, "ServiceMonitor"), one(docs, "Service")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    ports = {p["name"] for p in service["spec"]["ports"]}
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == ports == {"metrics", "serve"}
+    pod_labels = _containers_labels(docs)
+    assert all(service["spec"]["selector"].items() <= labels.items() for labels in pod_labels)
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_ingress_routes_to_the_kuberay_serve_service() -> None:
+    docs = manifests(read_values(_overlay("everything-servicemonitor.yaml")))
+    ingress, rs = one(docs, "Ingress"), one(docs, "RayService")
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == rs["spec"]["serveService"]["metadata"]["name"]
+    assert backend["port"] == {"name": "serve"}
+    assert ingress["spec"]["tls"][0]["hosts"] == ["gemma.example.com"]
+
+
+def test_secrets_become_worker_env() -> None:
+    docs = manifests(read_values(_overlay("everything-servicemonitor.yaml")))
+    (worker,) = [c for g, _, c in _containers(docs) if g != "head"]
+    env = {e["name"]: e for e in worker["env"]}
+    assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "token"}
+    assert env["OPENAI_KEYS"]["valueFrom"]["secretKeyRef"]["name"] == "gemma-api-keys"
+    assert env["VLLM_LOGGING_LEVEL"]["value"] == "INFO"
+    # drain_timeout_s 120 -> the pod may take that long (plus margin) to stop
+    pods = [p for g, p, _ in _containers(docs) if g != "head"]
+    assert pods[0]["terminationGracePeriodSeconds"] == 150
+
+
+def test_dashboards_and_rules_come_from_the_chart_files() -> None:
+    import json
+
+    docs = manifests(read_values(_overlay("everything-servicemonitor.yaml")))
+    maps = [d for d in docs if d["kind"] == "ConfigMap"]
+    for cm in maps:
+        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+        ((name, text),) = cm["data"].items()
+        assert name.endswith(".json") and json.loads(text)["title"]
+    rule = one(docs, "PrometheusRule")
+    assert isinstance(rule["spec"]["groups"], list)
+
+
+def _overlay(name: str) -> Path:
+    (path,) = [p for p in OVERLAYS if p.name == name]
+    return path
+
+
+def _containers_labels(docs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    cluster = one(docs, "RayService")["spec"]["rayClusterConfig"]
+    groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    return [g["template"]["metadata"]["labels"] for g in groups]

@@ -1,0 +1,120 @@
+"""serveConfigV2 in the rendered RayService is gemma-serve's own config, and it plans.
+
+The values' `gemmaServe` goes through Helm into the RayService; here it comes
+back out and is loaded the way KubeRay's Serve deploy will load it: Ray's
+ServeDeploySchema, then gemma-serve's DeploymentConfig, the capacity planner
+and the application builder itself (which binds deployments, no Ray started).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ray.serve.schema import ServeDeploySchema
+
+from gemma_serve.config.loader import validate_config
+from gemma_serve.config.models import DeploymentConfig
+from gemma_serve.k8s import ray_accelerator_type
+from gemma_serve.planner.capacity import plan_capacity
+from gemma_serve.planner.launch import plan_launch
+from tests.helm.chart import EXAMPLES, OVERLAYS, manifests, merged_values, one, read_values
+
+CASES = [*EXAMPLES, *OVERLAYS]
+IDS = [*(f"examples/{p.name}" for p in EXAMPLES), *(p.name for p in OVERLAYS)]
+
+
+def _rendered(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(values as given, values as merged by Helm, the RayService)."""
+    values = read_values(path)
+    return values, merged_values(values), one(manifests(values), "RayService")
+
+
+def _serve_config(rs: dict[str, Any]) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(rs["spec"]["serveConfigV2"])
+    return loaded
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_serve_config_loads_with_the_config_model_and_plans(path: Path) -> None:
+    values, merged, rs = _rendered(path)
+    serve = _serve_config(rs)
+    ServeDeploySchema.model_validate(serve)  # what Ray Serve's deploy accepts
+    (app,) = serve["applications"]
+    assert app["name"] == "gemma-serve"
+    assert app["route_prefix"] == "/"
+    assert app["import_path"] == "gemma_serve.serve.app:build_app"
+    assert serve["http_options"] == {"host": "0.0.0.0", "port": 8000}
+
+    config = validate_config(app["args"]["config"])
+    # One source of truth: exactly the values' gemmaServe, nothing added or lost.
+    assert config == validate_config(merged["gemmaServe"])
+    assert app["args"]["config"] == merged["gemmaServe"]
+    given = [validate_config({"models": [m]}).models[0] for m in values["gemmaServe"]["models"]]
+    assert list(config.models) == given
+    for model in config.models:
+        plan = plan_capacity(model)
+        assert plan.fits, model.name
+        assert plan.kv_capacity_tokens >= model.max_model_len, model.name
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_the_application_builder_accepts_the_serve_config(path: Path) -> None:
+    from ray.serve.deployment import Application
+
+    from gemma_serve.serve.app import build_app
+
+    (app,) = _serve_config(_rendered(path)[2])["applications"]
+    assert isinstance(build_app(app["args"]), Application)
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_worker_groups_fit_the_planned_replicas(path: Path, tmp_path: Path) -> None:
+    """Each GPU kind has a group whose pods hold whole replicas, enough of them at max."""
+    _, merged, rs = _rendered(path)
+    config = DeploymentConfig.model_validate(merged["gemmaServe"])
+    launch = plan_launch(config, host_cpus=8, cache_root=tmp_path)
+    cluster = rs["spec"]["rayClusterConfig"]
+    groups = {g["groupName"]: g for g in cluster["workerGroupSpecs"]}
+    kinds = {m.hardware.accelerator for m in config.models}
+    assert set(groups) == {f"gpu-{k}" for k in kinds}
+    for kind in kinds:
+        group = groups[f"gpu-{kind}"]
+        assert group["resources"] == {f"accelerator_type:{ray_accelerator_type(kind)}": "1"}
+        limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
+        pod_gpus, pod_cpus = int(limits["nvidia.com/gpu"]), int(limits["cpu"])
+        settings = merged["workerGroups"][kind]
+        need_min = need_max = 0
+        for model, plan in zip(config.models, launch.models, strict=True):
+            if model.hardware.accelerator != kind:
+                continue
+            replica_gpus = sum(b.get("GPU", 0) for b in plan.placement_bundles)
+            replica_cpus = sum(b.get("CPU", 0) for b in plan.placement_bundles)
+            assert replica_gpus == model.hardware.count
+            per_pod = pod_gpus // int(replica_gpus)
+            assert per_pod >= 1, f"{model.name}: a replica does not fit one pod"
+            assert per_pod * replica_cpus <= pod_cpus, f"{model.name}: not enough Ray CPUs"
+            need_min += math.ceil(model.autoscaling.min_replicas / per_pod)
+            need_max += math.ceil(model.autoscaling.max_replicas / per_pod)
+        expected_min = need_min if settings["minPods"] == "auto" else settings["minPods"]
+        expected_max = need_max if settings["maxPods"] == "auto" else settings["maxPods"]
+        assert group["minReplicas"] == expected_min
+        assert group["maxReplicas"] == expected_max
+        assert expected_min <= group["replicas"] <= expected_max
+        if not cluster["enableInTreeAutoscaling"]:
+            assert group["replicas"] == expected_max  # fixed pods: room for max_replicas
+
+
+def test_auto_pods_follow_serve_autoscaling() -> None:
+    """27B TP=2 on 8-GPU pods: 4 replicas a pod, so 7 replicas need 2 pods."""
+    (path,) = [p for p in OVERLAYS if p.name == "two-kinds-podmonitor-hostpath.yaml"]
+    _, _, rs = _rendered(path)
+    groups = {g["groupName"]: g for g in rs["spec"]["rayClusterConfig"]["workerGroupSpecs"]}
+    h100 = groups["gpu-h100-80gb"]
+    assert (h100["minReplicas"], h100["maxReplicas"], h100["replicas"]) == (1, 2, 2)
+    assert h100["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "96"
+    a100 = groups["gpu-a100-80gb"]
+    assert (a100["minReplicas"], a100["maxReplicas"]) == (1, 3)
