@@ -64,10 +64,14 @@ class Unauthorized(RequestError):
 
 
 class Overloaded(GemmaServeError):
-    """Too many requests in flight; the client should retry later."""
+    """Too many requests in flight; the client should retry after `retry_after_s`."""
 
     status_code = 503
     error_type = "overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class EngineDead(GemmaServeError):

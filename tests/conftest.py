@@ -9,6 +9,9 @@ import pytest
 
 from tests.stack import Stack, start_stack
 
+DEFAULT_KEY = "test-key-1"
+DEFAULT_ADMISSION = 8
+
 
 @pytest.fixture(scope="session")
 def checkpoint_270m() -> Path:
@@ -22,13 +25,27 @@ def checkpoint_270m() -> Path:
 def default_stack(
     checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """The README's default deployment (gemma-3-270m on CPU), served for real."""
+    """The README's default deployment (gemma-3-270m on CPU), served for real.
+
+    With API keys on and a small admission limit, so auth and overload are
+    tested on the same stack.
+    """
     log = tmp_path_factory.mktemp("default-stack") / "serve.log"
-    stack = start_stack([], log)
+    env = {
+        "GEMMA_SERVE_API_KEYS": f"{DEFAULT_KEY},second-key",
+        "GEMMA_SERVE_MODELS__0__AUTOSCALING__MAX_ONGOING_REQUESTS": str(DEFAULT_ADMISSION),
+    }
+    stack = start_stack([], log, env=env, api_key=DEFAULT_KEY)
     yield stack
     stack.stop()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `teardown_stack` stop a shared stack, so they run last."""
-    items.sort(key=lambda item: item.get_closest_marker("teardown_stack") is not None)
+    """Tests that disrupt a shared stack run late; those that stop it run last."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("teardown_stack"):
+            return 2
+        return 1 if item.get_closest_marker("disruptive") else 0
+
+    items.sort(key=rank)

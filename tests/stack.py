@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import openai
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,15 @@ class Stack:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    api_key: str = "unused"
     descendants: list[psutil.Process] = field(default_factory=list)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.api_key}"}
+
+    def openai(self) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0)
 
     @property
     def url(self) -> str:
@@ -62,7 +71,9 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def start_stack(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    args: list[str], log_path: Path, env: dict[str, str] | None = None, api_key: str = "unused"
+) -> Stack:
     """Start `gemma-serve serve ARGS` and wait until /health answers 200."""
     port = free_port()
     log = log_path.open("wb")
@@ -74,7 +85,7 @@ def start_stack(args: list[str], log_path: Path, env: dict[str, str] | None = No
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
-    stack = Stack(proc, port, log_path)
+    stack = Stack(proc, port, log_path, api_key=api_key)
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -1,7 +1,8 @@
 """The HTTP API of one model replica: vLLM's OpenAI app plus gemma-serve's edge.
 
 The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
-path), applied outermost-first: metrics, errors, API keys, body limit, then vLLM's app.
+path), applied outermost-first: metrics, errors, API keys, admission, body limit,
+then vLLM's app.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
 from gemma_serve.api.errors import send_error
-from gemma_serve.api.limits import BodyLimit
+from gemma_serve.api.limits import AdmissionLimit, BodyLimit
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.engine.vllm_engine import VllmEngine
 from gemma_serve.errors import GemmaServeError
@@ -24,6 +25,11 @@ def build_model_api(engine: VllmEngine, launch: ModelLaunch, server: ServerConfi
     """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
     app: ASGIApp = engine.app
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
+    app = AdmissionLimit(
+        app,
+        max_in_flight=launch.max_in_flight,
+        retry_after_s=launch.retry_after_s,
+    )
     keys = load_api_keys(server)
     if keys:
         app = ApiKeyAuth(app, keys=keys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gemma_serve.errors import PayloadTooLarge
+from gemma_serve.errors import Overloaded, PayloadTooLarge
 
 
 class BodyLimit:
@@ -36,3 +36,32 @@ class BodyLimit:
 
     def _message(self) -> str:
         return f"request body exceeds the limit of {self.max_bytes} bytes"
+
+
+class AdmissionLimit:
+    """Bound the generation requests a replica holds; beyond, a fast 503 + Retry-After.
+
+    The engine runs up to `max_num_seqs` of them and queues the rest, so this
+    bounds both concurrency and the queue; no request ever hangs for a slot.
+    """
+
+    def __init__(self, app: Any, *, max_in_flight: int, retry_after_s: float) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.retry_after_s = retry_after_s
+        self.in_flight = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            raise Overloaded(
+                f"replica is at its limit of {self.max_in_flight} requests in flight; retry later",
+                retry_after_s=self.retry_after_s,
+            )
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

@@ -48,7 +48,13 @@ class AutoscalingConfig(_Strict):
         8.0, gt=0, description="In-flight requests per replica the autoscaler aims for."
     )
     max_ongoing_requests: int = Field(
-        64, ge=1, description="Hard cap of in-flight requests per replica (never Ray's 1e9)."
+        64,
+        ge=1,
+        description="In-flight generation requests per replica (running + queued in the "
+        "engine); beyond it a fast 503 with Retry-After (never Ray's unbounded default).",
+    )
+    retry_after_s: int = Field(
+        1, ge=0, le=600, description="Retry-After seconds sent with an overload 503."
     )
     upscale_delay_s: float = Field(15.0, ge=0, description="Seconds of load before scaling up.")
     downscale_delay_s: float = Field(

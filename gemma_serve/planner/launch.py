@@ -17,6 +17,8 @@ from gemma_serve.config.loader import EMBEDDED_270M
 from gemma_serve.config.models import DeploymentConfig, ModelConfig
 from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
 
+#: Requests beyond the admission limit Ray still lets in (health, models, metrics).
+_PROBE_SLOTS = 16
 #: Ray logical CPUs reserved for Serve's controller and HAProxy manager actors.
 _CONTROL_PLANE_CPUS = 2
 
@@ -33,6 +35,8 @@ class ModelLaunch(BaseModel):
     capacity: CapacityPlan = Field(..., description="The planner's memory and TP decision.")
     max_model_len: int = Field(..., description="Context length in tokens.")
     max_output_tokens: int = Field(..., description="Largest `max_tokens` accepted.")
+    max_in_flight: int = Field(..., description="Generation requests one replica admits.")
+    retry_after_s: int = Field(..., description="Retry-After of an overload 503.")
     input_modalities: list[str] = Field(..., description="`text`, plus `image` for 4B+.")
     replica_cpus: float = Field(..., description="Ray logical CPUs per replica.")
     replica_gpus: float = Field(..., description="GPUs per replica (TP ranks on GPU).")
@@ -90,6 +94,8 @@ def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> Mode
         capacity=capacity,
         max_model_len=model.max_model_len,
         max_output_tokens=model.max_output_tokens,
+        max_in_flight=model.autoscaling.max_ongoing_requests,
+        retry_after_s=model.autoscaling.retry_after_s,
         input_modalities=["text", "image"] if images else ["text"],
         replica_cpus=1.0,
         replica_gpus=0.0 if on_cpu else float(tp),
@@ -160,7 +166,9 @@ def engine_env(model: ModelConfig, *, cores: int, tensor_parallel_size: int) -> 
 def deployment_options(model: ModelConfig) -> dict[str, Any]:
     """Ray Serve options: fixed replicas or autoscaling, never Ray's unbounded defaults."""
     auto = model.autoscaling
-    opts: dict[str, Any] = {"max_ongoing_requests": auto.max_ongoing_requests}
+    # Ray's own limit sits above the edge's admission limit, so overload is always
+    # answered by our OpenAI-style 503, and probes still get through.
+    opts: dict[str, Any] = {"max_ongoing_requests": auto.max_ongoing_requests + _PROBE_SLOTS}
     if auto.min_replicas == auto.max_replicas:
         opts["num_replicas"] = auto.min_replicas
     else:

@@ -21,6 +21,9 @@ SERVE_ENV = {
     "RAY_DEDUP_LOGS": "1",
     # Ray starts workers at niceness 15; the engine must not lose the CPU to a load generator.
     "RAY_worker_niceness": "0",
+    # Locally HAProxy is Ray's own and learns of a leaving replica at once; no need to
+    # keep a draining replica for 30 s as one must behind an external load balancer.
+    "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "1",
 }
 
 Say = Callable[[str], None]

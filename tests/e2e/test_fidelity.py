@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import openai
 import pytest
 
 from tests.stack import Stack
@@ -43,7 +42,7 @@ def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
 def test_served_greedy_tokens_match_transformers(
     default_stack: Stack, reference_ids: dict[str, list[int]], prompt: str
 ) -> None:
-    client = openai.OpenAI(base_url=default_stack.base_url, api_key="unused", max_retries=0)
+    client = default_stack.openai()
     out = client.completions.create(
         model="gemma-3-270m", prompt=prompt, max_tokens=TOKENS, temperature=0,
         extra_body={"return_token_ids": True, "ignore_eos": True},

@@ -14,7 +14,7 @@ MODEL = "gemma-3-270m"
 
 @pytest.fixture(scope="module")
 def client(default_stack: Stack) -> openai.OpenAI:
-    return openai.OpenAI(base_url=default_stack.base_url, api_key="unused", max_retries=0)
+    return default_stack.openai()
 
 
 def test_models_lists_the_default_model_with_its_context(client: openai.OpenAI) -> None:
@@ -109,7 +109,7 @@ def test_chat_logprobs(client: openai.OpenAI) -> None:
 
 
 def test_health_and_metrics(default_stack: Stack) -> None:
-    assert httpx.get(default_stack.url + "/health").status_code == 200
+    assert httpx.get(default_stack.url + "/health").status_code == 200  # probes need no key
     text = httpx.get(default_stack.url + "/metrics").text
     assert "vllm:num_requests_running" in text
     assert 'model_name="gemma-3-270m"' in text
@@ -127,13 +127,16 @@ def test_health_and_metrics(default_stack: Stack) -> None:
 def test_bad_requests_get_openai_errors_and_server_keeps_serving(
     default_stack: Stack, body: dict[str, object], status: int
 ) -> None:
-    r = httpx.post(default_stack.base_url + "/completions", json=body, timeout=60)
+    r = httpx.post(
+        default_stack.base_url + "/completions", json=body, headers=default_stack.headers, timeout=60
+    )
     assert r.status_code == status, r.text
     err = r.json()["error"]
     assert isinstance(err["message"], str) and err["message"]
     ok = httpx.post(
         default_stack.base_url + "/completions",
         json={"model": MODEL, "prompt": "hi", "max_tokens": 2},
+        headers=default_stack.headers,
         timeout=60,
     )
     assert ok.status_code == 200
@@ -143,7 +146,7 @@ def test_malformed_json_is_400(default_stack: Stack) -> None:
     r = httpx.post(
         default_stack.base_url + "/chat/completions",
         content=b'{"model": ',
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **default_stack.headers},
     )
     assert r.status_code == 400
     assert "error" in r.json()

@@ -18,7 +18,8 @@ def test_default_launch_binds_every_core_and_reaches_the_prepared_checkpoint() -
     assert argv[argv.index("--dtype") + 1] == "bfloat16"
     assert "--enforce-eager" in argv
     assert model.env == {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "0-1"}
-    assert model.deployment_options == {"max_ongoing_requests": 64, "num_replicas": 1}
+    assert model.deployment_options == {"max_ongoing_requests": 80, "num_replicas": 1}
+    assert model.max_in_flight == 64
     assert model.input_modalities == ["text"]
     assert "--limit-mm-per-prompt" not in argv
 
@@ -40,5 +41,5 @@ def test_autoscaling_options_never_use_rays_unbounded_defaults() -> None:
     (model,) = plan_launch(cfg, host_cpus=2, cache_root=Path("/c")).models
     auto = model.deployment_options["autoscaling_config"]
     assert (auto["min_replicas"], auto["max_replicas"], auto["initial_replicas"]) == (1, 3, 1)
-    assert model.deployment_options["max_ongoing_requests"] == 64
+    assert model.deployment_options["max_ongoing_requests"] == 80
     assert auto["target_ongoing_requests"] < 1e9
