@@ -250,8 +250,11 @@ class Monitoring(_Strict):
 
 
 class ProbeTiming(_Strict):
-    """Timing of an HTTP probe on the API's `/health`."""
+    """An HTTP probe on the API's `/health`."""
 
+    enabled: bool = Field(
+        ..., description="Render the probe; off, KubeRay injects its own (raylet) check."
+    )
     initialDelaySeconds: int = Field(..., ge=0, description="Delay before the first probe.")
     periodSeconds: int = Field(..., ge=1, description="Seconds between probes.")
     timeoutSeconds: int = Field(..., ge=1, description="Seconds before a probe times out.")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.helm.chart import EXAMPLES, OVERLAYS, lint, manifests, one, read_values
+from tests.helm.chart import EXAMPLES, OVERLAYS, lint, manifests, merged_values, one, read_values
 from tests.k8s.kube import validate
 
 CASES = [None, *EXAMPLES, *OVERLAYS]
@@ -83,6 +83,7 @@ def test_head_has_no_gpu_and_workers_request_theirs(path: Path | None) -> None:
 @pytest.mark.parametrize("path", CASES, ids=IDS)
 def test_ray_env_and_api_probes(path: Path | None) -> None:
     docs = manifests(_values(path))
+    probes = merged_values(_values(path))["probes"]
     for group, _pod, container in _containers(docs):
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1", group
@@ -91,8 +92,13 @@ def test_ray_env_and_api_probes(path: Path | None) -> None:
         assert ports["serve"] == 8000 and ports["metrics"] == 8080, group
         if group == "head":
             continue  # KubeRay's own raylet/GCS probes: an app failure must not kill the head
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"] == {"path": "/health", "port": "serve"}, probe
+        for probe, settings in probes.items():
+            if not settings["enabled"]:
+                assert f"{probe}Probe" not in container  # KubeRay's default applies
+                continue
+            rendered = container[f"{probe}Probe"]
+            assert rendered["httpGet"] == {"path": "/health", "port": "serve"}, probe
+            assert rendered["failureThreshold"] == settings["failureThreshold"], probe
         mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
         assert mounts["dshm"] == "/dev/shm"
         assert env["HF_HOME"].startswith(mounts["model-cache"])
@@ -145,17 +151,25 @@ def test_secrets_become_worker_env() -> None:
     assert pods[0]["terminationGracePeriodSeconds"] == 150
 
 
-def test_dashboards_and_rules_come_from_the_chart_files() -> None:
+def test_dashboards_and_rules_come_from_the_chart_files_unchanged() -> None:
+    """Every dashboard file is one ConfigMap, and the rules reach the PrometheusRule intact."""
     import json
 
+    import yaml
+
+    from tests.helm.chart import CHART
+
     docs = manifests(read_values(_overlay("everything-servicemonitor.yaml")))
+    files = {p.name: p for p in (CHART / "files" / "dashboards").glob("*.json")}
     maps = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert len(maps) == len(files)
     for cm in maps:
         assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert cm["metadata"]["annotations"]["grafana_folder"] == "gemma-serve"
         ((name, text),) = cm["data"].items()
-        assert name.endswith(".json") and json.loads(text)["title"]
-    rule = one(docs, "PrometheusRule")
-    assert isinstance(rule["spec"]["groups"], list)
+        assert json.loads(text) == json.loads(files[name].read_text())
+    rules = yaml.safe_load((CHART / "files" / "alerts" / "rules.yaml").read_text())
+    assert one(docs, "PrometheusRule")["spec"]["groups"] == rules["groups"]
 
 
 def _overlay(name: str) -> Path:

@@ -72,7 +72,7 @@ throughput-optimised mode.
 httpGet:
   path: /health
   port: serve
-{{ toYaml .timing }}
+{{ toYaml (omit .timing "enabled") }}
 {{- end }}
 
 {{/* Scheduling fields of a pod: (dict "nodeSelector" ... "tolerations" ... "affinity" ...). */}}
