@@ -46,3 +46,9 @@ def test_chart_ray_version_is_the_pinned_ray() -> None:
     assert values["ray"]["version"] == ray.__version__
     pyproject = (chart_dir().parents[1] / "pyproject.toml").read_text()
     assert re.search(rf'"ray\[serve\]=={re.escape(ray.__version__)}"', pyproject)
+
+
+def test_default_model_is_the_1b_l4_profile() -> None:
+    values = yaml.safe_load((chart_dir() / "values.yaml").read_text())
+    profile = chart_dir().parents[1] / "configs" / "gemma3-1b-l4.yaml"
+    assert values["gemmaServe"]["models"] == yaml.safe_load(profile.read_text())["models"]
