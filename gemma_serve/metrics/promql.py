@@ -41,7 +41,9 @@ _COMPARISON = (">=", "<=", "==", "!=", ">", "<")
 _SET_OPERATOR = re.compile(r"\b(and|or|unless)\b")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _IDENTIFIER = re.compile(r"(?<![\w:.])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()")
-_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "inf", "nan"})
+_KEYWORDS = frozenset(
+    {"and", "or", "unless", "bool", "offset", "inf", "nan", "group_left", "group_right"}
+)
 
 
 @dataclass(frozen=True)

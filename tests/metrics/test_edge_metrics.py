@@ -59,7 +59,9 @@ def test_children_exist_at_zero_before_any_traffic() -> None:
     create_edge_metrics(registry).for_model("m")
     get = registry.get_sample_value
     for error_type in ERROR_TYPES:
-        assert get("gemma_serve_request_errors_total", {"model": "m", "error_type": error_type}) == 0
+        assert (
+            get("gemma_serve_request_errors_total", {"model": "m", "error_type": error_type}) == 0
+        )
     for reason in REJECT_REASONS:
         assert get("gemma_serve_requests_rejected_total", {"model": "m", "reason": reason}) == 0
     assert get("gemma_serve_requests_in_flight", {"model": "m"}) == 0
@@ -135,7 +137,9 @@ def test_buckets_cover_llm_latencies() -> None:
         assert list(buckets) == sorted(set(buckets))
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool missing (.ci/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool missing (.ci/run installs it)"
+)
 def test_promtool_lints_the_exposition() -> None:
     text = generate_latest(populated())
     result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)

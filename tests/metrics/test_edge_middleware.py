@@ -8,6 +8,7 @@ responses: status, chunk timing, usage, disconnects and errors.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,7 +33,10 @@ def sse(obj: Any) -> str:
 
 
 def chunk(text: str) -> dict[str, Any]:
-    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": text}}]}
+    return {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": text}}],
+    }
 
 
 def streaming_app(events: list[tuple[float, str]]) -> Callable[..., Any]:
@@ -88,7 +92,9 @@ class Client:
         await self.app(scope, receive, send)
 
     def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for _, m in self.sent if m["type"] == "http.response.body")
+        return b"".join(
+            m.get("body", b"") for _, m in self.sent if m["type"] == "http.response.body"
+        )
 
 
 @pytest.fixture
@@ -134,9 +140,9 @@ async def test_chunks_pass_through_unchanged_and_unbuffered(registry: CollectorR
     await plain.post()
     await measured.post()
     assert [m for _, m in measured.sent] == [m for _, m in plain.sent]
-    times = [t for t, m in measured.sent if m.get("body", b"").startswith(b'data: {')]
+    times = [t for t, m in measured.sent if m.get("body", b"").startswith(b"data: {")]
     assert len(times) == 5
-    assert all(later - earlier >= 0.04 for earlier, later in zip(times, times[1:], strict=False))
+    assert all(later - earlier >= 0.04 for earlier, later in itertools.pairwise(times))
 
 
 async def test_usage_from_request_state_when_stream_has_none(
@@ -208,7 +214,9 @@ async def test_client_disconnect_mid_stream(registry: CollectorRegistry) -> None
     client.disconnect.set()  # Starlette's listen_for_disconnect cancels the stream
     await asyncio.wait_for(task, 2.0)
     assert value(registry, "gemma_serve_requests_total", status="499") == 1
-    assert value(registry, "gemma_serve_request_errors_total", error_type="client_disconnected") == 1
+    assert (
+        value(registry, "gemma_serve_request_errors_total", error_type="client_disconnected") == 1
+    )
     assert value(registry, "gemma_serve_requests_in_flight") == 0
 
 
@@ -220,12 +228,17 @@ async def test_cancelled_request_counts_as_disconnect(registry: CollectorRegistr
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert value(registry, "gemma_serve_request_errors_total", error_type="client_disconnected") == 1
+    assert (
+        value(registry, "gemma_serve_request_errors_total", error_type="client_disconnected") == 1
+    )
     assert value(registry, "gemma_serve_requests_in_flight") == 0
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/models"), ("GET", "/v1/completions"),
-                                              ("POST", "/v1/embeddings"), ("GET", "/metrics")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/models"), ("GET", "/v1/completions"), ("POST", "/v1/embeddings"),
+     ("GET", "/metrics")],
+)  # fmt: skip
 async def test_other_routes_are_not_measured(
     registry: CollectorRegistry, method: str, path: str
 ) -> None:
