@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return _sync(chart, check=args.check)
     values = merged_values(*args.values, chart=chart)
     try:
-        plans = check_values(values)
+        plans = check_values(values, chart=chart)
     except GemmaServeError as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ and `plan_capacity` the Serve application will run in the cluster.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,32 @@ def merged_values(*files: Path, chart: Path | None = None) -> dict[str, Any]:
     return values
 
 
-def check_values(values: Mapping[str, Any]) -> list[CapacityPlan]:
-    """Validate merged values (ConfigError) and plan every model (PlanError)."""
+def check_values(values: Mapping[str, Any], *, chart: Path | None = None) -> list[CapacityPlan]:
+    """Validate merged values like Helm, then as models (ConfigError); plan each model (PlanError).
+
+    Helm's check is the chart's values.schema.json (Ray depends on `jsonschema`,
+    so it is there wherever gemma-serve is); the models add their cross-field rules.
+    """
+    schema_errors = _schema_errors(values, (chart or chart_dir()) / "values.schema.json")
+    if schema_errors:
+        more = f" (and {len(schema_errors) - 1} more)" if len(schema_errors) > 1 else ""
+        raise ConfigError(schema_errors[0] + more)
     try:
         chart_values = ChartValues.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, values)) from None
     return [plan_capacity(model) for model in chart_values.gemmaServe.models]
+
+
+def _schema_errors(values: Mapping[str, Any], schema_path: Path) -> list[str]:
+    """`/json/pointer: message` for each violation of the chart's schema, if it ships one."""
+    if not schema_path.is_file():
+        return []
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(json.loads(schema_path.read_text()))
+    errors = sorted(validator.iter_errors(values), key=lambda e: list(map(str, e.path)))
+    return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors]
 
 
 def describe(plans: list[CapacityPlan], values: Mapping[str, Any]) -> str:

@@ -36,9 +36,16 @@ def test_a_model_too_big_for_its_gpu_is_a_plan_error(tmp_path: Path) -> None:
         check_values(values)
     bad = tmp_path / "bad.yaml"
     bad.write_text("gemmaServe:\n  models:\n    - {name: x, variant: 2b, source: y}\n")
-    with pytest.raises(ConfigError, match=r"gemmaServe\.models\.0\.variant"):
+    with pytest.raises(ConfigError, match=r"^/gemmaServe/models/0/variant: '2b' is not one of"):
         check_values(merged_values(bad))
     assert main(["check", str(bad)]) == 2
+
+
+def test_check_applies_the_charts_schema_to_kubernetes_fields(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workerGroups:\n  l4:\n    tolerations: [{key: a, effects: NoSchedule}]\n")
+    with pytest.raises(ConfigError, match=r"^/workerGroups/l4/tolerations/0: Additional prop"):
+        check_values(merged_values(bad))
 
 
 def test_drift_checks_pass_on_this_tree(capsys: pytest.CaptureFixture[str]) -> None:
