@@ -12,7 +12,8 @@ import json
 import re
 import subprocess
 import sys
-from functools import cache
+from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -21,7 +22,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from gemma_serve.metrics import vllm_names
 from gemma_serve.metrics.edge import create_edge_metrics
 from gemma_serve.metrics.promql import all_queries, metric_names
-from gemma_serve.models.prepare import embedded_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +46,13 @@ print(json.dumps({"exposition": generate_latest(REGISTRY).decode(),
 _ALWAYS = {"instance", "job", "le"}
 
 
-@cache
-def vllm_export() -> dict[str, object]:
-    checkpoint = embedded_checkpoint()
-    assert checkpoint.is_dir(), f"{checkpoint} missing: run `gemma-serve models prepare`"
-    result = subprocess.run([sys.executable, "-c", _SCRIPT, str(checkpoint)],
+@pytest.fixture(scope="module")
+def export(checkpoint_270m: Path) -> dict[str, Any]:
+    """What vLLM registers for gemma-3-270m, and the usage the middleware reads from it."""
+    result = subprocess.run([sys.executable, "-c", _SCRIPT, str(checkpoint_270m)],
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    last_line = result.stdout.strip().splitlines()[-1]
-    exported: dict[str, object] = json.loads(last_line)
+    exported: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return exported
 
 
@@ -66,23 +64,22 @@ def series_labels(exposition: str) -> dict[str, set[str]]:
     return labels
 
 
-@cache
-def known_series() -> dict[str, set[str]]:
+def known_series(vllm_exposition: str) -> dict[str, set[str]]:
     registry = CollectorRegistry()
     model = create_edge_metrics(registry).for_model("m")
     model.count_request("200")
     model.set_replicas(1, desired=1)
     model.set_max_ongoing_requests(1)
     known = series_labels(generate_latest(registry).decode())
-    known.update(series_labels(str(vllm_export()["exposition"])))
+    known.update(series_labels(vllm_exposition))
     for q in all_queries():
         if q.source.startswith("record "):
             known[q.source.removeprefix("record ")] = {"model"}
     return known
 
 
-def test_every_vllm_name_used_is_exported_by_the_installed_vllm() -> None:
-    exported = series_labels(str(vllm_export()["exposition"]))
+def test_every_vllm_name_used_is_exported_by_the_installed_vllm(export: dict[str, Any]) -> None:
+    exported = series_labels(export["exposition"])
     used = {n for q in all_queries() for n in metric_names(q.expr) if n.startswith("vllm:")}
     assert used, "the dashboards query no vLLM metric at all?"
     missing = sorted(used - set(exported))
@@ -91,8 +88,8 @@ def test_every_vllm_name_used_is_exported_by_the_installed_vllm() -> None:
         assert {"model_name", "engine"} <= exported[name], name
 
 
-def test_the_named_constants_are_exported() -> None:
-    exported = series_labels(str(vllm_export()["exposition"]))
+def test_the_named_constants_are_exported(export: dict[str, Any]) -> None:
+    exported = series_labels(export["exposition"])
     for const in vllm_names.__all__:
         value = getattr(vllm_names, const)
         if isinstance(value, str) and value.startswith("vllm:"):
@@ -100,8 +97,8 @@ def test_the_named_constants_are_exported() -> None:
     assert not [n for n in exported if n in vllm_names.DEPRECATED]
 
 
-def test_every_label_used_exists_on_its_series() -> None:
-    known = known_series()
+def test_every_label_used_exists_on_its_series(export: dict[str, Any]) -> None:
+    known = known_series(export["exposition"])
     problems = []
     for q in all_queries():
         names = metric_names(q.expr)
@@ -125,5 +122,5 @@ def _made_by_label_replace(expr: str, label: str) -> bool:
     return re.search(rf'label_replace\([^,]+,\s*"{label}"', expr) is not None
 
 
-def test_vllm_leaves_usage_where_the_middleware_reads_it() -> None:
-    assert vllm_export()["usage"] == [5, 7]
+def test_vllm_leaves_usage_where_the_middleware_reads_it(export: dict[str, Any]) -> None:
+    assert export["usage"] == [5, 7]
