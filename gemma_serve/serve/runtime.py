@@ -62,6 +62,10 @@ def serve_forever(config: DeploymentConfig, plan: LaunchPlan, *, say: Say = prin
     finally:
         survivors = psutil.Process().children(recursive=True)
         try:
+            # Delete the app first: replicas drain in-flight requests (up to
+            # server.drain_timeout_s) while HAProxy still carries their streams.
+            if ray.is_initialized():
+                serve.delete(APP_NAME)
             serve.shutdown()
         finally:
             ray.shutdown()

@@ -25,8 +25,9 @@ def test_sigterm_drains_in_flight_requests_then_stops_everything(default_stack: 
             with client.stream("POST", default_stack.base_url + "/completions", json=body) as r:
                 lines = []
                 for line in r.iter_lines():
-                    lines.append(line)
-                    first_chunk.set()
+                    if line:
+                        lines.append(line)
+                        first_chunk.set()
                 result["status"] = r.status_code
                 result["lines"] = lines
 
