@@ -5,10 +5,11 @@ The chart itself is helm/gemma-serve; this package generates its
 dashboards and alert rules in sync, and checks values files with the planner.
 """
 
+from gemma_serve.k8s._types import GpuAccelerator, ray_accelerator_type
 from gemma_serve.k8s.assets import AssetLayout, diff, sync
 from gemma_serve.k8s.check import chart_dir, check_values, coalesce, merged_values
 from gemma_serve.k8s.schema import K8S_SCHEMA_VERSION, schema_json, values_schema, write_schema
-from gemma_serve.k8s.values import ChartValues, GpuAccelerator, WorkerGroup, ray_accelerator_type
+from gemma_serve.k8s.values import ChartValues, WorkerGroup
 
 __all__ = [
     "K8S_SCHEMA_VERSION",

@@ -14,7 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gemma_serve.k8s.values import K8S_REF, ChartValues
+from gemma_serve.k8s._types import K8S_REF
+from gemma_serve.k8s.values import ChartValues
 
 #: Kubernetes version whose definitions are embedded: the oldest the chart supports.
 K8S_SCHEMA_VERSION = "1.29.0"

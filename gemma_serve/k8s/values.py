@@ -12,50 +12,28 @@ point at the upstream Kubernetes schema, which `schema.py` embeds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from gemma_serve.config.models import DeploymentConfig
-
-#: The GPU kinds of `HardwareConfig.accelerator`; the chart has one worker group per kind.
-GpuAccelerator = Literal["l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb", "h200"]
-
-#: Placeholder key `schema.py` turns into a `$ref` to an embedded Kubernetes definition.
-K8S_REF = "x-gemma-serve-k8s"
-
-
-def ray_accelerator_type(accelerator: str) -> str:
-    """Ray's accelerator-type name (`ray.util.accelerators`) of a gemma-serve GPU kind.
-
-    Worker groups advertise `accelerator_type:<name>`, so Ray (and its
-    autoscaler, even at zero pods) can tell an A100 80GB node from a 40GB one.
-    """
-    return {
-        "l4": "L4",
-        "a10g": "A10G",
-        "a100-40gb": "A100-40G",
-        "a100-80gb": "A100-80G",
-        "h100-80gb": "H100",
-        "h200": "H200",
-    }[accelerator]
-
-
-def _k8s(kind: str, *, array: bool = False) -> WithJsonSchema:
-    ref = {K8S_REF: "io.k8s.api.core.v1." + kind}
-    return WithJsonSchema({"type": "array", "items": ref} if array else ref)
-
-
-Labels = dict[Annotated[str, Field(min_length=1, max_length=317)], str]
-Tolerations = Annotated[list[dict[str, Any]], _k8s("Toleration", array=True)]
-Affinity = Annotated[dict[str, Any], _k8s("Affinity")]
-Resources = Annotated[dict[str, Any], _k8s("ResourceRequirements")]
-Auto = Literal["auto"]
-DnsName = Annotated[str, Field(max_length=253, pattern=r"^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+from gemma_serve.k8s._types import (
+    Affinity,
+    Auto,
+    ContainerSecurity,
+    DnsName,
+    EnvVars,
+    GpuAccelerator,
+    Labels,
+    PodSecurity,
+    PullSecrets,
+    Resources,
+    Tolerations,
+)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Image(_Strict):
@@ -277,9 +255,7 @@ class ChartValues(_Strict):
         ..., max_length=47, description="Replaces release-chart (a RayService name: <= 47)."
     )
     image: Image = Field(..., description="Container image of every Ray pod.")
-    imagePullSecrets: Annotated[list[dict[str, Any]], _k8s("LocalObjectReference", array=True)] = (
-        Field(..., description="Secrets for pulling the image.")
-    )
+    imagePullSecrets: PullSecrets = Field(..., description="Secrets for pulling the image.")
     gpuResourceName: str = Field(
         ..., pattern=r"^[a-z0-9.-]+/[a-z0-9.-]+$", description="Extended resource of a GPU."
     )
@@ -298,13 +274,13 @@ class ChartValues(_Strict):
     monitoring: Monitoring = Field(..., description="Prometheus and Grafana integration.")
     podLabels: Labels = Field(..., description="Extra labels on every Ray pod.")
     podAnnotations: Labels = Field(..., description="Extra annotations on every Ray pod.")
-    podSecurityContext: Annotated[dict[str, Any], _k8s("PodSecurityContext")] = Field(
+    podSecurityContext: PodSecurity = Field(
         ..., description="Pod security context of every Ray pod."
     )
-    securityContext: Annotated[dict[str, Any], _k8s("SecurityContext")] = Field(
+    securityContext: ContainerSecurity = Field(
         ..., description="Container security context (Ray and autoscaler containers)."
     )
     probes: Probes = Field(..., description="Probes of the worker pods on `/health`.")
-    extraEnv: Annotated[list[dict[str, Any]], _k8s("EnvVar", array=True)] = Field(
+    extraEnv: EnvVars = Field(
         ..., description="Extra environment variables of every Ray container."
     )

@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from tests.helm.chart import EXAMPLES, OVERLAYS, lint, manifests, merged_values, one, read_values
+from tests.helm.chart import (
+    EXAMPLES,
+    OVERLAYS,
+    lint,
+    manifests,
+    merged_values,
+    one,
+    read_values,
+    render,
+)
 from tests.k8s.kube import validate
 
 CASES = [None, *EXAMPLES, *OVERLAYS]
@@ -181,3 +190,20 @@ def _containers_labels(docs: list[dict[str, Any]]) -> list[dict[str, str]]:
     cluster = one(docs, "RayService")["spec"]["rayClusterConfig"]
     groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
     return [g["template"]["metadata"]["labels"] for g in groups]
+
+
+def test_packaged_chart_renders_the_same(tmp_path: Path) -> None:
+    """What `helm package` / an OCI push ships still holds files/, schema and examples."""
+    import helm_python as helm
+
+    from tests.helm.chart import CHART, NAMESPACE, RELEASE
+
+    archive = helm.package(CHART, destination=tmp_path)
+    values = read_values(_overlay("everything-servicemonitor.yaml"))
+    with helm.Chart.load(archive) as packaged:
+        assert packaged.schema is not None
+        names = {f["name"] for f in packaged.files}
+        assert {"files/alerts/rules.yaml", "README.md"} <= names
+        assert any(n.startswith("examples/") for n in names)
+        rendered = packaged.render(values=values, name=RELEASE, namespace=NAMESPACE)
+    assert rendered == render(values)
