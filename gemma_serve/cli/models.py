@@ -1,4 +1,4 @@
-"""`gemma-serve models prepare`: install and convert the embedded checkpoint."""
+"""`gemma-serve models prepare|tiny-mm`: install the embedded 270M; build the tiny image model."""
 
 from __future__ import annotations
 
@@ -16,6 +16,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--cache-dir", type=Path, default=None, help="Cache root (default $GEMMA_SERVE_CACHE)."
     )
     prepare.set_defaults(run=run_prepare)
+    tiny = sub.add_parser(
+        "tiny-mm",
+        help="Build the tiny random-weight Gemma 3 image model for tests and development (once).",
+    )
+    tiny.add_argument(
+        "--cache-dir", type=Path, default=None, help="Cache root (default $GEMMA_SERVE_CACHE)."
+    )
+    tiny.add_argument(
+        "--tokenizer-dir",
+        type=Path,
+        default=None,
+        help="Prepared Gemma 3 checkpoint whose tokenizer to reuse (default: the embedded 270M).",
+    )
+    tiny.set_defaults(run=run_tiny_mm)
 
 
 def run_prepare(args: argparse.Namespace) -> int:
@@ -39,4 +53,21 @@ def run_prepare(args: argparse.Namespace) -> int:
 
         path = prepare_embedded(args.cache_dir, step=step)
     print(f"gemma-3-270m ready: {path}")
+    return 0
+
+
+def run_tiny_mm(args: argparse.Namespace) -> int:
+    from gemma_serve.models.prepare import embedded_checkpoint, prepare_embedded
+    from gemma_serve.models.tiny_mm import build_tiny_mm, tiny_mm_checkpoint
+
+    tokenizer_dir = args.tokenizer_dir
+    if tokenizer_dir is None:
+        prepare_embedded(args.cache_dir)
+        tokenizer_dir = embedded_checkpoint(args.cache_dir)
+    out = tiny_mm_checkpoint(args.cache_dir)
+    path = build_tiny_mm(out, tokenizer_dir, step=lambda what: print(f"gemma-3-tiny-mm: {what}"))
+    print(f"gemma-3-tiny-mm ready: {path}")
+    print(
+        f"serve it: gemma-serve serve --config examples/tiny-mm.yaml --set models.0.source={path}"
+    )
     return 0
