@@ -49,3 +49,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("disruptive") else 0
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def tiny_mm_checkpoint(checkpoint_270m: Path) -> Path:
+    """The tiny random-weight Gemma 3 image model (built once from the 270M tokenizer)."""
+    from gemma_serve.models.tiny_mm import build_tiny_mm, tiny_mm_checkpoint
+
+    return build_tiny_mm(tiny_mm_checkpoint(), checkpoint_270m)
+
+
+@pytest.fixture(scope="session")
+def tiny_mm_stack(
+    tiny_mm_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The tiny image model served as a Gemma 3 4B (tests/e2e/tiny_mm.yaml), for real."""
+    log = tmp_path_factory.mktemp("tiny-mm-stack") / "serve.log"
+    config = Path(__file__).resolve().parent / "e2e" / "tiny_mm.yaml"
+    stack = start_stack(
+        ["--config", str(config), "--set", f"models.0.source={tiny_mm_checkpoint}"], log
+    )
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def multi_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Two models in one deployment: 270M with TP=2, and 270M on two replicas."""
+    log = tmp_path_factory.mktemp("multi-stack") / "serve.log"
+    stack = start_stack(["--config", str(Path(__file__).parent / "e2e" / "multi.yaml")], log)
+    yield stack
+    stack.stop()

@@ -23,8 +23,10 @@ def _top_level_modules() -> list[str]:
 
 
 def test_the_engine_stack_imports_together() -> None:
-    code = "import torch, torchvision, vllm, ray.serve, transformers, gemma_serve; " \
+    code = (
+        "import torch, torchvision, vllm, ray.serve, transformers, gemma_serve; "
         "import torchvision.ops; print(torch.__version__, torchvision.__version__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     torch_version, vision_version = out.stdout.split()[:2]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
+from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import send_error
 from gemma_serve.api.limits import AdmissionLimit, BodyLimit
 from gemma_serve.config.models import ServerConfig
@@ -23,7 +24,7 @@ ASGIApp = Any
 
 def build_model_api(engine: VllmEngine, launch: ModelLaunch, server: ServerConfig) -> ASGIApp:
     """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
-    app: ASGIApp = engine.app
+    app: ASGIApp = ModelCards(engine.app, launches=[launch])
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
     app = AdmissionLimit(
         app,
@@ -34,6 +35,7 @@ def build_model_api(engine: VllmEngine, launch: ModelLaunch, server: ServerConfi
     if keys:
         app = ApiKeyAuth(app, keys=keys)
     app = ErrorEdge(app)
+    app = ReplicaHeader(app, replica=_replica_name())
     # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
     return EdgeMetricsMiddleware(app, metrics=create_edge_metrics(), model=launch.name)
 
@@ -59,3 +61,32 @@ class ErrorEdge:
             if started or scope["type"] != "http":
                 raise
             await send_error(send, exc)
+
+
+class ReplicaHeader:
+    """Name the serving replica in `x-gemma-serve-replica` (debugging, routing checks)."""
+
+    def __init__(self, app: ASGIApp, *, replica: str) -> None:
+        self.app = app
+        self._header = (b"x-gemma-serve-replica", replica.encode())
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), self._header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def _replica_name() -> str:
+    try:
+        from ray import serve
+
+        return str(serve.get_replica_context().replica_id.unique_id)
+    except Exception:  # outside a Serve replica (e.g. a unit test)
+        return "local"

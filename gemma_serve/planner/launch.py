@@ -17,6 +17,11 @@ from gemma_serve.config.loader import EMBEDDED_270M
 from gemma_serve.config.models import DeploymentConfig, ModelConfig
 from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
 
+#: Our GPU kinds as Ray accelerator types (ray.util.accelerators; the Helm chart's labels).
+_RAY_ACCELERATOR = {
+    "l4": "L4", "a10g": "A10G", "a100-40gb": "A100-40G", "a100-80gb": "A100-80G",
+    "h100-80gb": "H100", "h200": "H200",
+}  # fmt: skip
 #: Requests beyond the admission limit Ray still lets in (health, models, metrics).
 _PROBE_SLOTS = 16
 #: Ray logical CPUs reserved for Serve's controller and HAProxy manager actors.
@@ -40,6 +45,12 @@ class ModelLaunch(BaseModel):
     input_modalities: list[str] = Field(..., description="`text`, plus `image` for 4B+.")
     replica_cpus: float = Field(..., description="Ray logical CPUs per replica.")
     replica_gpus: float = Field(..., description="GPUs per replica (TP ranks on GPU).")
+    accelerator_type: str | None = Field(
+        None, description="Ray accelerator type the replica must land on (GPU kinds)."
+    )
+    prefix_aware_routing: bool = Field(
+        ..., description="Route by shared prompt prefix (and load) across several replicas."
+    )
     placement_bundles: list[dict[str, float]] = Field(
         ..., description="Ray placement group bundles of one replica (one per TP rank)."
     )
@@ -99,6 +110,8 @@ def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> Mode
         input_modalities=["text", "image"] if images else ["text"],
         replica_cpus=1.0,
         replica_gpus=0.0 if on_cpu else float(tp),
+        accelerator_type=None if on_cpu else _RAY_ACCELERATOR[model.hardware.accelerator],
+        prefix_aware_routing=model.autoscaling.max_replicas > 1,
         placement_bundles=[{"CPU": 1.0} if on_cpu else {"GPU": 1.0, "CPU": 1.0}] * tp,
         deployment_options=deployment_options(model),
     )
@@ -145,22 +158,27 @@ def vllm_argv(model: ModelConfig, *, checkpoint: str, tensor_parallel_size: int)
 
 
 def engine_env(model: ModelConfig, *, cores: int, tensor_parallel_size: int) -> dict[str, str]:
-    """Environment for the engine: on CPU, KV size and one OpenMP core set per TP rank.
+    """Environment for the engine: on CPU, KV size and the cores its OpenMP threads use.
 
     vLLM's CPU default leaves one core idle and computes on one thread; binding
     every core we were given is what lets gemma-serve use the whole machine.
+    Several replicas cannot know their index, so they get a thread count and the
+    OS spreads them ("nobind"); one replica binds one core set per TP rank.
     """
     if model.hardware.accelerator != "cpu":
         return {}
+    env = {"VLLM_CPU_KVCACHE_SPACE": str(model.engine.cpu_kv_cache_gib)}
+    if model.autoscaling.max_replicas > 1:
+        env["VLLM_CPU_OMP_THREADS_BIND"] = "nobind"
+        env["OMP_NUM_THREADS"] = str(max(1, cores // tensor_parallel_size))
+        return env
     per_rank = max(1, cores // tensor_parallel_size)
     ranks = []
     for r in range(tensor_parallel_size):
         lo, hi = r * per_rank, (r + 1) * per_rank - 1
         ranks.append(str(lo) if lo == hi else f"{lo}-{hi}")
-    return {
-        "VLLM_CPU_KVCACHE_SPACE": str(model.engine.cpu_kv_cache_gib),
-        "VLLM_CPU_OMP_THREADS_BIND": "|".join(ranks),
-    }
+    env["VLLM_CPU_OMP_THREADS_BIND"] = "|".join(ranks)
+    return env
 
 
 def deployment_options(model: ModelConfig) -> dict[str, Any]:

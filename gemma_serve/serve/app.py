@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ray import serve
 from ray.serve.deployment import Application
 
+from gemma_serve.api.cards import model_card
 from gemma_serve.config.loader import validate_config
 from gemma_serve.config.models import DeploymentConfig
 from gemma_serve.errors import ConfigError
 from gemma_serve.models.prepare import cache_root
 from gemma_serve.planner.launch import LaunchPlan, plan_launch
 from gemma_serve.serve.deployment import model_deployment
+from gemma_serve.serve.gateway import Gateway
 
 APP_NAME = "gemma-serve"
 
@@ -35,7 +38,15 @@ def plan_for(config: DeploymentConfig) -> LaunchPlan:
 
 
 def application(config: DeploymentConfig, plan: LaunchPlan) -> Application:
-    """The Serve application for a planned deployment."""
-    if len(plan.models) != 1:
-        raise ConfigError("serving several models in one deployment is not supported yet")
-    return model_deployment(plan.models[0], config.server)
+    """One model: its replicas are the ingress. Several: a gateway routes by `model`."""
+    if len(plan.models) == 1:
+        return model_deployment(plan.models[0], config.server)
+    models = {m.name: model_deployment(m, config.server) for m in plan.models}
+    cards = [model_card(m) for m in plan.models]
+    gateway = serve.deployment(Gateway).options(
+        name="gateway",
+        num_replicas=1,
+        max_ongoing_requests=sum(m.max_in_flight for m in plan.models) + 16,
+        ray_actor_options={"num_cpus": 0},
+    )
+    return gateway.bind(models, cards)

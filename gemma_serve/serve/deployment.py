@@ -7,6 +7,8 @@ OpenAI app. No proxy actor, no Ray handle hop, no re-encoding of chunks.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ray import serve
@@ -28,15 +30,64 @@ class ModelServer:
 
         self._launch = ModelLaunch.model_validate(launch)
         self._server = ServerConfig.model_validate(server)
+        self._api: Any = None
         self._engine = await VllmEngine.start(self._launch.vllm_argv)
 
     async def __serve_build_asgi_app__(self) -> Any:
         from gemma_serve.api.app import build_model_api
 
-        return build_model_api(self._engine, self._launch, self._server)
+        if self._api is None:
+            self._api = build_model_api(self._engine, self._launch, self._server)
+        return self._api
 
     async def check_health(self) -> None:
         await self._engine.check_health()
+
+    async def handle_http(
+        self, hint: Any, request: dict[str, Any], body: bytes
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Serve one HTTP request forwarded by the multi-model gateway, as ASGI messages.
+
+        `hint` is only for the request router (it carries the prompt); the
+        request itself is replayed through this replica's API unchanged.
+        """
+        api = self._api or await self.__serve_build_asgi_app__()
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "scheme": "http", "server": ("gateway", 0), "client": ("gateway", 0),
+            "root_path": "", "raw_path": request["path"].encode(), **request,
+        }  # fmt: skip
+        scope["headers"] = [(bytes(k), bytes(v)) for k, v in request["headers"]]
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # the gateway cancels us if the client leaves
+            return {"type": "http.disconnect"}
+
+        async def run() -> None:
+            try:
+                await api(scope, receive, queue.put)
+            finally:
+                await queue.put(None)
+
+        task = asyncio.create_task(run())
+        try:
+            while (message := await queue.get()) is not None:
+                yield message
+            await task
+        finally:
+            task.cancel()
+
+    async def metrics_text(self) -> str:
+        """This replica's Prometheus exposition (vLLM's metrics and ours)."""
+        from prometheus_client import REGISTRY, generate_latest
+
+        return generate_latest(REGISTRY).decode()
 
     def __del__(self) -> None:
         engine = getattr(self, "_engine", None)
@@ -53,6 +104,14 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig) -> Application:
     }
     if launch.replica_gpus and len(launch.placement_bundles) <= 1:
         actor["num_gpus"] = launch.replica_gpus
+    if launch.accelerator_type:
+        actor["accelerator_type"] = launch.accelerator_type
+    if launch.prefix_aware_routing:
+        # Ray Serve LLM's router: prefix-cache affinity, falling back to
+        # power-of-two choices when replicas' loads diverge.
+        options["request_router_config"] = {
+            "request_router_class": "ray.serve.llm.request_router:PrefixCacheAffinityRouter"
+        }
     if len(launch.placement_bundles) > 1:
         options["placement_group_bundles"] = launch.placement_bundles
         options["placement_group_strategy"] = "STRICT_PACK"

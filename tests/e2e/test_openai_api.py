@@ -84,7 +84,10 @@ def test_chat_completion_and_stream(client: openai.OpenAI) -> None:
         {"role": "user", "content": "Name a colour."},
     ]
     out = client.chat.completions.create(
-        model=MODEL, messages=messages, max_tokens=12, temperature=0  # type: ignore[arg-type]
+        model=MODEL,
+        messages=messages,
+        max_tokens=12,
+        temperature=0,  # type: ignore[arg-type]
     )
     assert out.choices[0].message.role == "assistant"
     assert out.usage is not None and out.usage.prompt_tokens > 10
@@ -128,7 +131,10 @@ def test_bad_requests_get_openai_errors_and_server_keeps_serving(
     default_stack: Stack, body: dict[str, object], status: int
 ) -> None:
     r = httpx.post(
-        default_stack.base_url + "/completions", json=body, headers=default_stack.headers, timeout=60
+        default_stack.base_url + "/completions",
+        json=body,
+        headers=default_stack.headers,
+        timeout=60,
     )
     assert r.status_code == status, r.text
     err = r.json()["error"]

@@ -19,8 +19,14 @@ def test_sigterm_drains_in_flight_requests_then_stops_everything(default_stack: 
     first_chunk = threading.Event()
 
     def stream() -> None:
-        body = {"model": "gemma-3-270m", "prompt": "Once", "max_tokens": TOKENS,
-                "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+        body = {
+            "model": "gemma-3-270m",
+            "prompt": "Once",
+            "max_tokens": TOKENS,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         with httpx.Client(headers=default_stack.headers, timeout=120) as client:
             with client.stream("POST", default_stack.base_url + "/completions", json=body) as r:
                 lines = []

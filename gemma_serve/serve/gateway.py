@@ -1,0 +1,124 @@
+"""The ingress of a multi-model deployment: route each request by its `model` field.
+
+With one model, the model's own replicas are the ingress and this hop does not
+exist. With several, the gateway reads the body once, picks the model's
+deployment and streams the replica's ASGI messages back. Replica choice is the
+deployment's Ray Serve request router (prefix-aware and load-aware when a model
+has several replicas), which sees the prompt through the routing hint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from gemma_serve.api.errors import send_error
+from gemma_serve.errors import GemmaServeError, ModelNotFound, RequestError
+
+
+@dataclass(frozen=True)
+class RoutingHint:
+    """What Ray's PrefixCacheAffinityRouter reads from a request: `prompt` or `messages`."""
+
+    prompt: Any = None
+    messages: Any = None
+
+
+def routing_hint(body: dict[str, Any]) -> RoutingHint:
+    return RoutingHint(prompt=body.get("prompt"), messages=body.get("messages"))
+
+
+@serve.ingress()
+class Gateway:
+    """Pure-ASGI router over model deployments; `/v1/models`, `/health`, `/metrics` merged."""
+
+    def __init__(self, models: dict[str, DeploymentHandle], cards: list[dict[str, Any]]) -> None:
+        self._models = {name: h.options(stream=True) for name, h in models.items()}
+        self._unary = models
+        self._cards_body = json.dumps({"object": "list", "data": cards}).encode()
+
+    async def __serve_build_asgi_app__(self) -> Any:
+        return self._asgi
+
+    async def _asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            if scope["method"] == "POST":
+                await self._forward(scope, receive, send)
+            elif scope["path"] == "/v1/models":
+                await _send_json(send, 200, self._cards_body)
+            elif scope["path"] == "/health":
+                await self._health(send)
+            elif scope["path"] == "/metrics":
+                await self._metrics(send)
+            else:
+                await _send_json(send, 404, b'{"detail":"Not Found"}')
+        except GemmaServeError as exc:
+            await send_error(send, exc)
+
+    async def _forward(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = await _read_body(receive)
+        try:
+            parsed = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise RequestError("request body is not valid JSON") from None
+        name = parsed.get("model") if isinstance(parsed, dict) else None
+        if not isinstance(name, str) or name not in self._models:
+            raise ModelNotFound(f"The model `{name}` does not exist.")
+        request = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query_string": scope.get("query_string", b""),
+            "headers": list(scope.get("headers", ())),
+        }
+        stream = self._models[name].handle_http.remote(routing_hint(parsed), request, body)
+        async for message in stream:
+            await send(message)
+
+    async def _health(self, send: Any) -> None:
+        results = await asyncio.gather(
+            *(h.check_health.remote() for h in self._unary.values()), return_exceptions=True
+        )
+        bad = [n for n, r in zip(self._unary, results, strict=True) if isinstance(r, BaseException)]
+        if bad:
+            body = json.dumps({"status": "unhealthy", "models": bad}).encode()
+            await _send_json(send, 503, body)
+        else:
+            await _send_json(send, 200, b'{"status":"ok"}')
+
+    async def _metrics(self, send: Any) -> None:
+        from gemma_serve.metrics.merge import merge_expositions
+
+        texts = await asyncio.gather(*(h.metrics_text.remote() for h in self._unary.values()))
+        body = merge_expositions(list(texts)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError("client disconnected before sending the body")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send_json(send: Any, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
