@@ -9,6 +9,8 @@ import pytest
 
 from tests.stack import Stack, start_stack
 
+#: Module-scoped stacks, started after the default stack has stopped.
+LATE_STACKS = ("multi_stack", "tiny_mm_stack")
 DEFAULT_KEY = "test-key-1"
 DEFAULT_ADMISSION = 8
 
@@ -41,9 +43,14 @@ def default_stack(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that disrupt a shared stack run late; those that stop it run last."""
+    """Order by stack: the default stack's tests, its disruptive ones, its shutdown; then
+    each module-scoped stack's tests, so at most two stacks share the 2-core machine."""
 
     def rank(item: pytest.Item) -> int:
+        names = getattr(item, "fixturenames", ())
+        for i, fixture in enumerate(LATE_STACKS):
+            if fixture in names:
+                return 3 + i
         if item.get_closest_marker("teardown_stack"):
             return 2
         return 1 if item.get_closest_marker("disruptive") else 0

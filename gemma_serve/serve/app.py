@@ -40,8 +40,8 @@ def plan_for(config: DeploymentConfig) -> LaunchPlan:
 def application(config: DeploymentConfig, plan: LaunchPlan) -> Application:
     """One model: its replicas are the ingress. Several: a gateway routes by `model`."""
     if len(plan.models) == 1:
-        return model_deployment(plan.models[0], config.server)
-    models = {m.name: model_deployment(m, config.server) for m in plan.models}
+        return model_deployment(plan.models[0], config.server, ingress=True)
+    models = {m.name: model_deployment(m, config.server, ingress=False) for m in plan.models}
     cards = [model_card(m) for m in plan.models]
     gateway = serve.deployment(Gateway).options(
         name="gateway",

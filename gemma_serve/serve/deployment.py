@@ -21,9 +21,12 @@ _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
 
 
-@serve.ingress()
 class ModelServer:
-    """One replica: an engine plus the API around it. Health = the engine's health."""
+    """One replica: an engine plus the API around it. Health = the engine's health.
+
+    Reached through the multi-model gateway's handle calls (`handle_http`);
+    `IngressModelServer` is the same replica serving HTTP itself.
+    """
 
     async def __init__(self, launch: dict[str, Any], server: dict[str, Any]) -> None:
         from gemma_serve.engine.vllm_engine import VllmEngine
@@ -33,7 +36,7 @@ class ModelServer:
         self._api: Any = None
         self._engine = await VllmEngine.start(self._launch.vllm_argv)
 
-    async def __serve_build_asgi_app__(self) -> Any:
+    async def _asgi_app(self) -> Any:
         from gemma_serve.api.app import build_model_api
 
         if self._api is None:
@@ -51,7 +54,7 @@ class ModelServer:
         `hint` is only for the request router (it carries the prompt); the
         request itself is replayed through this replica's API unchanged.
         """
-        api = self._api or await self.__serve_build_asgi_app__()
+        api = await self._asgi_app()
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
             "scheme": "http", "server": ("gateway", 0), "client": ("gateway", 0),
@@ -95,7 +98,15 @@ class ModelServer:
             engine.client.shutdown()
 
 
-def model_deployment(launch: ModelLaunch, server: ServerConfig) -> Application:
+@serve.ingress()
+class IngressModelServer(ModelServer):
+    """A ModelServer that is the application's HTTP ingress (single-model deployments)."""
+
+    async def __serve_build_asgi_app__(self) -> Any:
+        return await self._asgi_app()
+
+
+def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool) -> Application:
     """Bind one model's deployment with the planner's resources and limits."""
     options: dict[str, Any] = dict(launch.deployment_options)
     actor: dict[str, Any] = {
@@ -115,7 +126,8 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig) -> Application:
     if len(launch.placement_bundles) > 1:
         options["placement_group_bundles"] = launch.placement_bundles
         options["placement_group_strategy"] = "STRICT_PACK"
-    deployment = serve.deployment(ModelServer).options(
+    cls = IngressModelServer if ingress else ModelServer
+    deployment = serve.deployment(cls).options(
         name=_deployment_name(launch.name),
         ray_actor_options=actor,
         health_check_period_s=_HEALTH_PERIOD_S,

@@ -43,9 +43,12 @@ class Gateway:
         self._cards_body = json.dumps({"object": "list", "data": cards}).encode()
 
     async def __serve_build_asgi_app__(self) -> Any:
-        return self._asgi
+        return _Asgi3(self._asgi)
 
     async def _asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         try:
@@ -105,6 +108,27 @@ class Gateway:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class _Asgi3:
+    """An ASGI 3 callable object (servers take a bare bound method for ASGI 2)."""
+
+    def __init__(self, handler: Any) -> None:
+        self._handler = handler
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self._handler(scope, receive, send)
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    """Nothing to set up or tear down; acknowledge the server's lifespan events."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def _read_body(receive: Any) -> bytes:
