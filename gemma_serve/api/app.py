@@ -12,32 +12,38 @@ from typing import Any
 from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
 from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import send_error
+from gemma_serve.api.images import ImageGuard
 from gemma_serve.api.limits import AdmissionLimit, BodyLimit
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.engine.vllm_engine import VllmEngine
 from gemma_serve.errors import GemmaServeError
-from gemma_serve.metrics import EdgeMetricsMiddleware, create_edge_metrics
+from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware
 from gemma_serve.planner.launch import ModelLaunch
 
 ASGIApp = Any
 
 
-def build_model_api(engine: VllmEngine, launch: ModelLaunch, server: ServerConfig) -> ASGIApp:
+def build_model_api(
+    engine: VllmEngine, launch: ModelLaunch, server: ServerConfig, metrics: EdgeMetrics
+) -> ASGIApp:
     """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
+    edge = metrics.for_model(launch.name)
+    edge.set_max_ongoing_requests(launch.max_in_flight)
     app: ASGIApp = ModelCards(engine.app, launches=[launch])
+    app = ImageGuard.for_launch(app, launch, vllm_app=engine.app)
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
     app = AdmissionLimit(
         app,
         max_in_flight=launch.max_in_flight,
         retry_after_s=launch.retry_after_s,
+        on_reject=lambda: edge.count_rejected("overloaded"),
     )
     keys = load_api_keys(server)
     if keys:
         app = ApiKeyAuth(app, keys=keys)
     app = ErrorEdge(app)
     app = ReplicaHeader(app, replica=_replica_name())
-    # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
-    return EdgeMetricsMiddleware(app, metrics=create_edge_metrics(), model=launch.name)
+    return EdgeMetricsMiddleware(app, metrics=metrics, model=launch.name)
 
 
 class ErrorEdge:

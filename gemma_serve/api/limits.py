@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gemma_serve.errors import Overloaded, PayloadTooLarge
@@ -45,8 +46,16 @@ class AdmissionLimit:
     bounds both concurrency and the queue; no request ever hangs for a slot.
     """
 
-    def __init__(self, app: Any, *, max_in_flight: int, retry_after_s: float) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_in_flight: int,
+        retry_after_s: float,
+        on_reject: Callable[[], None] = lambda: None,
+    ) -> None:
         self.app = app
+        self._on_reject = on_reject
         self.max_in_flight = max_in_flight
         self.retry_after_s = retry_after_s
         self.in_flight = 0
@@ -56,6 +65,7 @@ class AdmissionLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
+            self._on_reject()
             raise Overloaded(
                 f"replica is at its limit of {self.max_in_flight} requests in flight; retry later",
                 retry_after_s=self.retry_after_s,

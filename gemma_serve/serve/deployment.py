@@ -15,10 +15,12 @@ from ray import serve
 from ray.serve.deployment import Application
 
 from gemma_serve.config.models import ServerConfig
+from gemma_serve.metrics import create_edge_metrics
 from gemma_serve.planner.launch import ModelLaunch
 
 _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
+_REPORT_PERIOD_S = 5
 
 
 class ModelServer:
@@ -34,13 +36,16 @@ class ModelServer:
         self._launch = ModelLaunch.model_validate(launch)
         self._server = ServerConfig.model_validate(server)
         self._api: Any = None
+        # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
+        self._metrics = create_edge_metrics()
         self._engine = await VllmEngine.start(self._launch.vllm_argv)
+        self._reporter = asyncio.create_task(self._report_replicas())
 
     async def _asgi_app(self) -> Any:
         from gemma_serve.api.app import build_model_api
 
         if self._api is None:
-            self._api = build_model_api(self._engine, self._launch, self._server)
+            self._api = build_model_api(self._engine, self._launch, self._server, self._metrics)
         return self._api
 
     async def check_health(self) -> None:
@@ -85,6 +90,22 @@ class ModelServer:
             await task
         finally:
             task.cancel()
+
+    async def _report_replicas(self) -> None:
+        """Publish this deployment's replica counts (the replica-count panels and alert)."""
+        context = serve.get_replica_context()
+        app, name = context.app_name, context.deployment
+        edge = self._metrics.for_model(self._launch.name)
+        while True:
+            try:
+                status = await asyncio.to_thread(serve.status)
+                states = status.applications[app].deployments[name].replica_states
+                edge.set_replicas(
+                    healthy=int(states.get("RUNNING", 0)), desired=int(sum(states.values()))
+                )
+            except Exception:  # the controller may be restarting; report next time
+                pass
+            await asyncio.sleep(_REPORT_PERIOD_S)
 
     async def metrics_text(self) -> str:
         """This replica's Prometheus exposition (vLLM's metrics and ours)."""
