@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,7 +61,12 @@ class Stack:
         try:
             return self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            # Whatever is left of the session (Ray, engines) goes with it.
+            os.killpg(self.process.pid, signal.SIGKILL)
+            for p in self.descendants:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            self.process.wait()
             return -9
 
 
