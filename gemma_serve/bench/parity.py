@@ -117,9 +117,14 @@ async def run_vllm_client(
     return compute_metrics(records_from_vllm(result), result["duration"], spec.slo)
 
 
-def _ratio(ours: list[float], theirs: list[float]) -> float:
-    b = median(theirs)
-    return median(ours) / b if b else math.inf
+def paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    """Median over rounds of ours / theirs, each round's two runs back to back.
+
+    Pairing cancels the slow drift of a shared machine better than a ratio of
+    medians would.
+    """
+    ratios = [a / b if b else math.inf for a, b in zip(ours, theirs, strict=True)]
+    return median(ratios)
 
 
 async def check_parity(
@@ -130,7 +135,7 @@ async def check_parity(
     tolerance: float = 0.10,
     api_key: str | None = None,
 ) -> ParityResult:
-    """Run both clients `rounds` times each; ratios are ours / vLLM's of medians."""
+    """Run both clients `rounds` times each; ratios are ours / vLLM's, paired by round."""
     _rate_args(spec)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     ours: list[RunMetrics] = []
@@ -148,14 +153,14 @@ async def check_parity(
                 theirs.append(await run_vllm_client(target, spec, reqs))
     if not all(m.ttft_ms for m in ours + theirs):
         raise BenchError("a parity run completed no request; check the endpoint and model")
-    ttft50 = _ratio(
+    ttft50 = paired_ratio(
         [m.ttft_ms.median for m in ours if m.ttft_ms],
         [m.ttft_ms.median for m in theirs if m.ttft_ms],
     )
-    ttft_mean = _ratio(
+    ttft_mean = paired_ratio(
         [m.ttft_ms.mean for m in ours if m.ttft_ms], [m.ttft_ms.mean for m in theirs if m.ttft_ms]
     )
-    tput = _ratio([m.output_throughput for m in ours], [m.output_throughput for m in theirs])
+    tput = paired_ratio([m.output_throughput for m in ours], [m.output_throughput for m in theirs])
     within = all(abs(x - 1.0) <= tolerance for x in (ttft50, ttft_mean, tput))
     return ParityResult(
         created_at=created,

@@ -145,9 +145,11 @@ class ParityResult(Strict):
     spec: BenchSpec = Field(description="Dataset and load (one step).")
     ours: list[RunMetrics] = Field(description="Our client, one per round.")
     vllm: list[RunMetrics] = Field(description="vLLM's client, one per round.")
-    ttft_p50_ratio: float = Field(description="Median TTFT p50, ours / vLLM's.")
-    ttft_mean_ratio: float = Field(description="Median TTFT mean, ours / vLLM's.")
-    output_throughput_ratio: float = Field(description="Median output tok/s, ours / vLLM's.")
+    ttft_p50_ratio: float = Field(description="TTFT p50, ours / vLLM's (median over rounds).")
+    ttft_mean_ratio: float = Field(description="TTFT mean, ours / vLLM's (median over rounds).")
+    output_throughput_ratio: float = Field(
+        description="Output tok/s, ours / vLLM's (median over rounds)."
+    )
     tolerance: float = Field(description="Allowed relative difference.")
     within_tolerance: bool = Field(description="Whether every ratio is within it.")
 

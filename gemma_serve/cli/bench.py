@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("--out", type=Path, help="output directory (default ./bench-<time>)")
     o.add_argument("--no-plots", action="store_true")
     o.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(run=run)
     return p
 
 
@@ -180,8 +181,8 @@ async def run_async(args: argparse.Namespace) -> int:
     progress = _progress(args)
     res: BenchResult | SideBySideResult | ParityResult
     if args.side_by_side:
-        if len(tgts) < 2:
-            raise ConfigError("--side-by-side needs two or more targets")
+        if args.parity_vllm:
+            raise ConfigError("--parity-vllm runs against one target, not --side-by-side")
         res = await run_side_by_side(
             spec,
             tgts,
@@ -192,23 +193,21 @@ async def run_async(args: argparse.Namespace) -> int:
             api_key=args.api_key,
             progress=progress,
         )
-    elif args.parity_vllm:
-        if not 0 < args.tolerance < 1:
-            raise ConfigError(f"--tolerance {args.tolerance}: expected a fraction in (0, 1)")
-        res = await check_parity(
-            tgts[0],
-            spec,
-            rounds=args.parity_rounds,
-            tolerance=args.tolerance,
-            api_key=args.api_key,
-        )
-    else:
-        launch = launch_by_name.get(tgts[0].name)
-        if launch is None:
-            res = await run_bench(tgts[0], spec, api_key=args.api_key, progress=progress)
+        return _finish(res, out, not args.no_plots)
+    if args.parity_vllm and not 0 < args.tolerance < 1:
+        raise ConfigError(f"--tolerance {args.tolerance}: expected a fraction in (0, 1)")
+    launch = launch_by_name.get(tgts[0].name)
+    async with launch() if launch else nullcontext():
+        if args.parity_vllm:
+            res = await check_parity(
+                tgts[0],
+                spec,
+                rounds=args.parity_rounds,
+                tolerance=args.tolerance,
+                api_key=args.api_key,
+            )
         else:
-            async with launch():
-                res = await run_bench(tgts[0], spec, api_key=args.api_key, progress=progress)
+            res = await run_bench(tgts[0], spec, api_key=args.api_key, progress=progress)
     return _finish(res, out, not args.no_plots)
 
 

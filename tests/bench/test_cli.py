@@ -99,6 +99,11 @@ def test_side_by_side_targets_and_launchers() -> None:
         ("--model m --side-by-side a=http://h", "two or more"),
         ("--base-url http://h --model m --launch b=cmd", "no target of that name"),
         ("--report-from /nonexistent.json", "cannot read"),
+        (
+            "--model m --side-by-side a=http://h --side-by-side b=http://g --parity-vllm",
+            "one target",
+        ),
+        ("--base-url http://h --model m --parity-vllm --tolerance 2", "--tolerance"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

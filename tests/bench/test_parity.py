@@ -44,3 +44,11 @@ def test_records_from_vllm_raw_lists() -> None:
     assert ok.ok and ok.start_s == 0.0 and ok.itl_s == [0.01, 0.02] and ok.output_tokens == 3
     assert not bad.ok and bad.start_s == 0.5 and bad.error_kind == "vllm"
     assert bad.error is not None and bad.error.endswith("ClientConnectorError")
+
+
+def test_ratios_pair_runs_of_the_same_round() -> None:
+    from gemma_serve.bench.parity import paired_ratio
+
+    # the machine slowed down in round 1 for both clients: pairing cancels it
+    assert paired_ratio([100.0, 50.0, 99.0], [100.0, 50.0, 110.0]) == 1.0
+    assert paired_ratio([90.0], [100.0]) == pytest.approx(0.9)

@@ -113,3 +113,30 @@ async def test_failed_warm_up_stops_the_run() -> None:
             Target(base_url="http://fake", model="m"), BenchSpec(), transport=fake.transport()
         )
     assert len(fake.bodies) == 2
+
+
+async def test_rich_progress_draws_one_task_per_step() -> None:
+    import io
+
+    from rich.console import Console
+
+    from gemma_serve.bench.progress import RichProgress
+
+    buf = io.StringIO()
+    bar = RichProgress(Console(file=buf, force_terminal=True, width=100))
+    for step in ("c=1", "c=4"):
+        await run_step(
+            ConcurrentLoad(concurrency=2),
+            reqs(4),
+            Sleeper(0.001),
+            rng=rng(),
+            progress=_started(bar, step),
+        )
+    bar.stop()
+    text = buf.getvalue()
+    assert "c=1" in text and "c=4" in text and "4/4" in text
+
+
+def _started(bar, label):  # type: ignore[no-untyped-def]
+    bar.start(label, 4)
+    return bar

@@ -1,0 +1,158 @@
+"""Against one real bare vLLM OpenAI server on the Gemma 3 270M checkpoint.
+
+Starts `python -m vllm.entrypoints.openai.api_server` once for the module
+(~60 s on CPU), through our own SubprocessLauncher, and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gemma_serve.bench.datasets import SharedPrefixChat, SyntheticText
+from gemma_serve.bench.launch import SubprocessLauncher
+from gemma_serve.bench.lengths import FixedLength
+from gemma_serve.bench.loads import ConcurrentLoad, PoissonLoad
+from gemma_serve.bench.parity import check_parity
+from gemma_serve.bench.runner import run_bench
+from gemma_serve.bench.spec import BenchSpec, Target
+from gemma_serve.cli.main import main
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PORT = int(os.environ.get("GEMMA_SERVE_BENCH_E2E_PORT", "8123"))
+MODEL = "gemma-3-270m"
+
+
+def checkpoint() -> Path:
+    from gemma_serve.models.prepare import embedded_checkpoint
+
+    return Path(embedded_checkpoint())
+
+
+@pytest.fixture(scope="module")
+async def target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Target]:
+    pytest.importorskip("vllm")
+    ckpt = checkpoint()
+    if not (ckpt / "config.json").exists():
+        pytest.skip(f"no checkpoint at {ckpt}")
+    argv = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(ckpt),
+        "--served-model-name",
+        MODEL,
+        "--enforce-eager",
+        "--max-model-len",
+        "1024",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(PORT),
+    ]
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    launcher = SubprocessLauncher(
+        argv=argv,
+        health_url=f"http://127.0.0.1:{PORT}/health",
+        startup_timeout_s=300,
+        env={"VLLM_CPU_KVCACHE_SPACE": "1"},
+        log_path=log,
+    )
+    async with launcher():
+        yield Target(name="bare-vllm", base_url=f"http://127.0.0.1:{PORT}", model=MODEL)
+
+
+def synthetic(**kw: object) -> BenchSpec:
+    data: dict[str, object] = {
+        "dataset": SyntheticText(input_len=FixedLength(value=30), output_len=FixedLength(value=16)),
+        "loads": [ConcurrentLoad(concurrency=1), ConcurrentLoad(concurrency=4)],
+        "num_requests": 8,
+        "warmup_requests": 1,
+    }
+    data.update(kw)
+    return BenchSpec.model_validate(data)
+
+
+async def test_completions_sweep_has_exact_lengths(target: Target) -> None:
+    res = await run_bench(target, synthetic())
+    for run in res.runs:
+        m = run.metrics
+        assert (m.completed, m.failed) == (8, 0)
+        assert m.total_output_tokens == 8 * 16  # ignore_eos makes lengths exact
+        assert all(r.output_tokens == 16 and len(r.itl_s) == 15 for r in run.records)
+        # 30 random words: close to one token each (plus <bos> if the tokenizer adds it)
+        assert all(r.prompt_tokens is not None and 28 <= r.prompt_tokens <= 45 for r in run.records)
+        assert m.ttft_ms is not None and m.e2el_ms is not None and m.tpot_ms is not None
+        assert 0 < m.ttft_ms.median < m.e2el_ms.median
+        assert m.output_throughput > 0
+    print(json.dumps({r.label: r.metrics.output_throughput for r in res.runs}))
+
+
+async def test_shared_prefix_chat_and_poisson(target: Target) -> None:
+    ds = SharedPrefixChat(
+        num_prefixes=2,
+        system_prompt_len=FixedLength(value=200),
+        turns=2,
+        user_len=FixedLength(value=10),
+        output_len=FixedLength(value=8),
+    )
+    res = await run_bench(target, synthetic(dataset=ds, loads=[PoissonLoad(rate=4)]))
+    (run,) = res.runs
+    assert res.spec.resolved_api == "chat"
+    assert (run.metrics.completed, run.metrics.failed) == (8, 0)
+    assert all(r.output_tokens == 8 and len(r.itl_s) == 7 for r in run.records)
+
+
+async def test_parity_with_vllm_bench_serve(target: Target) -> None:
+    spec = synthetic(loads=[ConcurrentLoad(concurrency=4)], num_requests=16)
+    res = await check_parity(target, spec, rounds=2)
+    print(
+        res.model_dump_json(
+            include={"ttft_p50_ratio", "ttft_mean_ratio", "output_throughput_ratio"}
+        )
+    )
+    assert all(m.completed == 16 for m in res.ours + res.vllm)
+    assert all(m.total_output_tokens == 16 * 16 for m in res.ours + res.vllm)
+    # The goal is 10%; the shared 2-core machine is noisy, so the test allows 25%.
+    for ratio in (res.ttft_p50_ratio, res.output_throughput_ratio):
+        assert 0.75 < ratio < 1.25
+
+
+def test_cli_writes_json_markdown_and_plots(target: Target, tmp_path: Path) -> None:
+    code = main(
+        [
+            "bench",
+            "--base-url",
+            target.base_url,
+            "--model",
+            MODEL,
+            "--concurrency",
+            "1,2",
+            "--num-prompts",
+            "4",
+            "--input-len",
+            "20",
+            "--output-len",
+            "8",
+            "--warmup",
+            "1",
+            "--slo",
+            "ttft:5000",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert [r["metrics"]["completed"] for r in result["runs"]] == [4, 4]
+    assert (tmp_path / "summary.md").read_text().startswith("# Benchmark: target")
+    assert (tmp_path / "latency_vs_throughput.png").stat().st_size > 0
+    assert (tmp_path / "percentiles.png").stat().st_size > 0
