@@ -112,7 +112,7 @@ async def test_shared_prefix_chat_and_poisson(target: Target) -> None:
 
 async def test_parity_with_vllm_bench_serve(target: Target) -> None:
     spec = synthetic(loads=[ConcurrentLoad(concurrency=4)], num_requests=16)
-    res = await check_parity(target, spec, rounds=2)
+    res = await check_parity(target, spec, rounds=3)  # a median resists one noisy round
     print(
         res.model_dump_json(
             include={"ttft_p50_ratio", "ttft_mean_ratio", "output_throughput_ratio"}
