@@ -231,17 +231,17 @@ def test_each_bad_image_gets_a_400_and_the_server_stays_healthy(
 
 
 def test_text_only_variant_refuses_images(default_stack: Stack) -> None:
-    body = {"model": "gemma-3-270m", "messages": user(data_url(encode("PNG"))), "max_tokens": 4}
-    response = httpx.post(default_stack.base_url + "/chat/completions", json=body, timeout=60)
-    assert (
-        response.status_code == 400 and response.json()["error"]["type"] == "images_not_supported"
-    )
-    raw = {"model": "gemma-3-270m", "prompt": RAW_PROMPT, "images": [data_url(encode("PNG"))]}
-    response = httpx.post(default_stack.base_url + "/completions", json=raw, timeout=60)
-    assert response.status_code == 400 and "text-only" in response.json()["error"]["message"]
-    ok = httpx.post(default_stack.base_url + "/completions", timeout=60,
-                    json={"model": "gemma-3-270m", "prompt": "Hello", "max_tokens": 2})  # fmt: skip
-    assert ok.status_code == 200
+    image = data_url(encode("PNG"))
+    with httpx.Client(base_url=default_stack.base_url, headers=default_stack.headers) as http:
+        body = {"model": "gemma-3-270m", "messages": user(image), "max_tokens": 4}
+        response = http.post("/chat/completions", json=body, timeout=60)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["type"] == "images_not_supported"
+        raw = {"model": "gemma-3-270m", "prompt": RAW_PROMPT, "images": [image]}
+        response = http.post("/completions", json=raw, timeout=60)
+        assert response.status_code == 400 and "text-only" in response.json()["error"]["message"]
+        ok = http.post("/completions", json={"model": "gemma-3-270m", "prompt": "Hi"}, timeout=60)
+        assert ok.status_code == 200, ok.text
 
 
 def test_the_examples_run_against_the_server(tiny_mm_stack: Stack, tmp_path: Path) -> None:
