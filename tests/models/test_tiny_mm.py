@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -71,7 +72,7 @@ def test_transformers_generates_from_the_model_card_raw_prompt(built: Path) -> N
     from transformers import AutoProcessor, Gemma3ForConditionalGeneration
 
     processor = AutoProcessor.from_pretrained(built)
-    model = Gemma3ForConditionalGeneration.from_pretrained(built, dtype=torch.bfloat16)
+    model: Any = Gemma3ForConditionalGeneration.from_pretrained(built, dtype=torch.bfloat16)
     image = Image.new("RGB", (320, 200), (40, 160, 90))
     prompt = "<start_of_image> in this image, there is"
     inputs = processor(text=prompt, images=image, return_tensors="pt")
