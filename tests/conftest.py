@@ -10,7 +10,7 @@ import pytest
 from tests.stack import Stack, start_stack
 
 #: Module-scoped stacks, started after the default stack has stopped.
-LATE_STACKS = ("multi_stack", "tiny_mm_stack")
+LATE_STACKS = ("multi_stack", "pair_stack", "tiny_mm_stack")
 DEFAULT_KEY = "test-key-1"
 DEFAULT_ADMISSION = 8
 
@@ -80,10 +80,20 @@ def tiny_mm_stack(
     stack.stop()
 
 
-@pytest.fixture(scope="module")
-def multi_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Two models in one deployment: 270M with TP=2, and 270M on two replicas."""
-    log = tmp_path_factory.mktemp("multi-stack") / "serve.log"
-    stack = start_stack(["--config", str(Path(__file__).parent / "e2e" / "multi.yaml")], log)
+def _module_stack(config: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    log = tmp_path_factory.mktemp(config.removesuffix(".yaml")) / "serve.log"
+    stack = start_stack(["--config", str(Path(__file__).parent / "e2e" / config)], log)
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="module")
+def multi_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Two models in one deployment: 270M with TP=1 and with TP=2."""
+    yield from _module_stack("multi.yaml", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def pair_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One model on two replicas behind the gateway's prefix-aware routing."""
+    yield from _module_stack("pair.yaml", tmp_path_factory)

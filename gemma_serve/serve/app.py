@@ -38,8 +38,12 @@ def plan_for(config: DeploymentConfig) -> LaunchPlan:
 
 
 def application(config: DeploymentConfig, plan: LaunchPlan) -> Application:
-    """One model: its replicas are the ingress. Several: a gateway routes by `model`."""
-    if len(plan.models) == 1:
+    """One model on one replica: it is the ingress, HAProxy forwards straight to it.
+
+    Otherwise a gateway routes by `model`, and each model's Ray request router
+    picks the replica (prefix-aware and load-aware), which HAProxy cannot do.
+    """
+    if len(plan.models) == 1 and not plan.models[0].prefix_aware_routing:
         return model_deployment(plan.models[0], config.server, ingress=True)
     models = {m.name: model_deployment(m, config.server, ingress=False) for m in plan.models}
     cards = [model_card(m) for m in plan.models]
