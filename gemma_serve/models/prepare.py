@@ -98,7 +98,7 @@ def _convert(gguf_path: Path, out: Path) -> None:
             gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.bfloat16
         )
     # The GGUF's quantization config describes the file, not these dequantized weights.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         delattr(model.config, "quantization_config")
     model.generation_config = GenerationConfig(
@@ -108,8 +108,8 @@ def _convert(gguf_path: Path, out: Path) -> None:
         do_sample=False,
     )
     model.save_pretrained(out, safe_serialization=True)
-    tokenizer.add_bos_token = True
-    tokenizer.add_eos_token = False
+    # The fast tokenizer itself gets its <bos> post-processor below; this is the config flag.
+    tokenizer.init_kwargs.update(add_bos_token=True, add_eos_token=False)
     tokenizer.chat_template = chat_template()
     tokenizer.save_pretrained(out)
     _force_bos_in_tokenizer_json(out)

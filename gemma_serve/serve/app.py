@@ -47,7 +47,7 @@ def application(config: DeploymentConfig, plan: LaunchPlan) -> Application:
         return model_deployment(plan.models[0], config.server, ingress=True)
     models = {m.name: model_deployment(m, config.server, ingress=False) for m in plan.models}
     cards = [model_card(m) for m in plan.models]
-    gateway = serve.deployment(Gateway).options(
+    gateway = serve.deployment(Gateway).options(  # type: ignore[attr-defined]
         name="gateway",
         num_replicas=1,
         max_ongoing_requests=sum(m.max_in_flight for m in plan.models) + 16,

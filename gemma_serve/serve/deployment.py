@@ -30,7 +30,7 @@ class ModelServer:
     `IngressModelServer` is the same replica serving HTTP itself.
     """
 
-    async def __init__(self, launch: dict[str, Any], server: dict[str, Any]) -> None:
+    async def __init__(self, launch: dict[str, Any], server: dict[str, Any]) -> None:  # type: ignore[misc]
         from gemma_serve.engine.vllm_engine import VllmEngine
 
         self._launch = ModelLaunch.model_validate(launch)
@@ -99,7 +99,9 @@ class ModelServer:
         while True:
             try:
                 status = await asyncio.to_thread(serve.status)
-                states = status.applications[app].deployments[name].replica_states
+                states: dict[Any, int] = dict(
+                    status.applications[app].deployments[name].replica_states
+                )
                 edge.set_replicas(
                     healthy=int(states.get("RUNNING", 0)), desired=int(sum(states.values()))
                 )
@@ -148,7 +150,7 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool
         options["placement_group_bundles"] = launch.placement_bundles
         options["placement_group_strategy"] = "STRICT_PACK"
     cls = IngressModelServer if ingress else ModelServer
-    deployment = serve.deployment(cls).options(
+    deployment = serve.deployment(cls).options(  # type: ignore[attr-defined]
         name=_deployment_name(launch.name),
         ray_actor_options=actor,
         health_check_period_s=_HEALTH_PERIOD_S,

@@ -80,7 +80,7 @@ class Gateway:
             "query_string": scope.get("query_string", b""),
             "headers": list(scope.get("headers", ())),
         }
-        stream = self._models[name].handle_http.remote(routing_hint(parsed), request, body)
+        stream: Any = self._models[name].handle_http.remote(routing_hint(parsed), request, body)
         async for message in stream:
             await send(message)
 

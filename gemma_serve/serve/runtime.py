@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -40,7 +41,7 @@ def serve_forever(config: DeploymentConfig, plan: LaunchPlan, *, say: Say = prin
 
     stop = threading.Event()
     started = time.monotonic()
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     try:
         _start_ray(config, plan)
         serve.start(
@@ -78,12 +79,12 @@ def _start_ray(config: DeploymentConfig, plan: LaunchPlan) -> None:
     import ray
 
     if config.cluster.address:
-        ray.init(address=config.cluster.address, logging_level="WARNING")
+        ray.init(address=config.cluster.address, logging_level=logging.WARNING)
         return
     ray.init(
         num_cpus=plan.ray_num_cpus,
         include_dashboard=False,
-        logging_level="WARNING",
+        logging_level=logging.WARNING,
         log_to_driver=True,
         runtime_env={"env_vars": dict(SERVE_ENV)},
     )
