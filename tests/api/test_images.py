@@ -289,3 +289,10 @@ def test_policy_from_the_planner() -> None:
     assert pol.limits.allowed_media_domains == ["127.0.0.1"]
     if hasattr(launch, "multimodal"):  # once the planner hands the config over whole
         assert pol.limits == tiny.models[0].multimodal
+
+
+def test_public_surface() -> None:
+    import gemma_serve.api.images as images
+
+    assert all(hasattr(images, name) for name in images.__all__)
+    assert images.ImageGuard.__module__ == "gemma_serve.api.images._guard"
