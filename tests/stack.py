@@ -82,13 +82,19 @@ def start_stack(
 ) -> Stack:
     """Start `gemma-serve serve ARGS` and wait until /health answers 200."""
     port = free_port()
+    # HAProxy's own metrics and stats ports too, so stacks can overlap during a session.
+    env = {
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
+        **(env or {}),
+    }
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gemma_serve.cli.main", "serve", "--port", str(port), *args],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **env},
         start_new_session=True,
     )
     stack = Stack(proc, port, log_path, api_key=api_key)
