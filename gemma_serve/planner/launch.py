@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gemma_serve.config.loader import EMBEDDED_270M
-from gemma_serve.config.models import DeploymentConfig, ModelConfig
+from gemma_serve.config.models import DeploymentConfig, ModelConfig, MultimodalConfig
 from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
 
 #: Our GPU kinds as Ray accelerator types (ray.util.accelerators; the Helm chart's labels).
@@ -43,6 +43,7 @@ class ModelLaunch(BaseModel):
     max_in_flight: int = Field(..., description="Generation requests one replica admits.")
     retry_after_s: int = Field(..., description="Retry-After of an overload 503.")
     input_modalities: list[str] = Field(..., description="`text`, plus `image` for 4B+.")
+    multimodal: MultimodalConfig = Field(..., description="Image limits enforced at the edge.")
     replica_cpus: float = Field(..., description="Ray logical CPUs per replica.")
     replica_gpus: float = Field(..., description="GPUs per replica (TP ranks on GPU).")
     accelerator_type: str | None = Field(
@@ -108,6 +109,7 @@ def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> Mode
         max_in_flight=model.autoscaling.max_ongoing_requests,
         retry_after_s=model.autoscaling.retry_after_s,
         input_modalities=["text", "image"] if images else ["text"],
+        multimodal=model.multimodal,
         replica_cpus=1.0,
         replica_gpus=0.0 if on_cpu else float(tp),
         accelerator_type=None if on_cpu else _RAY_ACCELERATOR[model.hardware.accelerator],
