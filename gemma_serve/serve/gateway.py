@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from ray import serve
@@ -21,16 +21,15 @@ from gemma_serve.api.errors import send_error
 from gemma_serve.errors import GemmaServeError, ModelNotFound, RequestError
 
 
-@dataclass(frozen=True)
-class RoutingHint:
-    """What Ray's PrefixCacheAffinityRouter reads from a request: `prompt` or `messages`."""
+def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
+    """What Ray's PrefixCacheAffinityRouter reads: a `messages` or else a `prompt` attribute.
 
-    prompt: Any = None
-    messages: Any = None
-
-
-def routing_hint(body: dict[str, Any]) -> RoutingHint:
-    return RoutingHint(prompt=body.get("prompt"), messages=body.get("messages"))
+    Only the one the request has is set: the router takes the first attribute it finds.
+    """
+    if body.get("messages") is not None:
+        return SimpleNamespace(messages=body["messages"])
+    prompt = body.get("prompt")
+    return SimpleNamespace(prompt=prompt if isinstance(prompt, str | list) else "")
 
 
 @serve.ingress()
