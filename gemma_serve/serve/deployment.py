@@ -21,6 +21,8 @@ from gemma_serve.planner.launch import ModelLaunch
 _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
 _REPORT_PERIOD_S = 5
+#: Queue-length gap between replicas beyond which routing ignores prefixes and balances.
+_IMBALANCE_THRESHOLD = 4
 
 
 class ModelServer:
@@ -144,7 +146,9 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool
         # Ray Serve LLM's router: prefix-cache affinity, falling back to
         # power-of-two choices when replicas' loads diverge.
         options["request_router_config"] = {
-            "request_router_class": "ray.serve.llm.request_router:PrefixCacheAffinityRouter"
+            "request_router_class": "ray.serve.llm.request_router:PrefixCacheAffinityRouter",
+            # Ray's default (inf) never balances: a hot prefix would pile onto one replica.
+            "request_router_kwargs": {"imbalanced_threshold": _IMBALANCE_THRESHOLD},
         }
     if len(launch.placement_bundles) > 1:
         options["placement_group_bundles"] = launch.placement_bundles
