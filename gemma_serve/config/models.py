@@ -56,6 +56,11 @@ class AutoscalingConfig(_Strict):
     retry_after_s: int = Field(
         1, ge=0, le=600, description="Retry-After seconds sent with an overload 503."
     )
+    routing: Literal["prefix_aware", "power_of_two"] = Field(
+        "prefix_aware",
+        description="Replica choice with several replicas: by shared prompt prefix (balancing "
+        "load when queues diverge), or Ray Serve's plain power-of-two choices.",
+    )
     upscale_delay_s: float = Field(15.0, ge=0, description="Seconds of load before scaling up.")
     downscale_delay_s: float = Field(
         300.0, ge=0, description="Seconds of slack before scaling down."

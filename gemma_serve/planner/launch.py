@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,8 +49,10 @@ class ModelLaunch(BaseModel):
     accelerator_type: str | None = Field(
         None, description="Ray accelerator type the replica must land on (GPU kinds)."
     )
-    prefix_aware_routing: bool = Field(
-        ..., description="Route by shared prompt prefix (and load) across several replicas."
+    routing: Literal["direct", "prefix_aware", "power_of_two"] = Field(
+        ...,
+        description="`direct`: one replica, HAProxy reaches it; otherwise the gateway's "
+        "request router picks among the replicas.",
     )
     placement_bundles: list[dict[str, float]] = Field(
         ..., description="Ray placement group bundles of one replica (one per TP rank)."
@@ -113,7 +115,7 @@ def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> Mode
         replica_cpus=1.0,
         replica_gpus=0.0 if on_cpu else float(tp),
         accelerator_type=None if on_cpu else _RAY_ACCELERATOR[model.hardware.accelerator],
-        prefix_aware_routing=model.autoscaling.max_replicas > 1,
+        routing=model.autoscaling.routing if model.autoscaling.max_replicas > 1 else "direct",
         placement_bundles=[{"CPU": 1.0} if on_cpu else {"GPU": 1.0, "CPU": 1.0}] * tp,
         deployment_options=deployment_options(model),
     )

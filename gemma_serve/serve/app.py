@@ -43,7 +43,7 @@ def application(config: DeploymentConfig, plan: LaunchPlan) -> Application:
     Otherwise a gateway routes by `model`, and each model's Ray request router
     picks the replica (prefix-aware and load-aware), which HAProxy cannot do.
     """
-    if len(plan.models) == 1 and not plan.models[0].prefix_aware_routing:
+    if len(plan.models) == 1 and plan.models[0].routing == "direct":
         return model_deployment(plan.models[0], config.server, ingress=True)
     models = {m.name: model_deployment(m, config.server, ingress=False) for m in plan.models}
     cards = [model_card(m) for m in plan.models]

@@ -142,7 +142,7 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool
         actor["num_gpus"] = launch.replica_gpus
     if launch.accelerator_type:
         actor["accelerator_type"] = launch.accelerator_type
-    if launch.prefix_aware_routing:
+    if launch.routing == "prefix_aware":
         # Ray Serve LLM's router: prefix-cache affinity, falling back to
         # power-of-two choices when replicas' loads diverge.
         options["request_router_config"] = {
