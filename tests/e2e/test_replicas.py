@@ -15,18 +15,32 @@ from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
 PAIR = "gemma-3-270m-pair"
+#: Prompts with no common prefix: the prefix-aware router spreads them by load.
+WORDS = [
+    "Apples",
+    "Bridges",
+    "Clouds",
+    "Deserts",
+    "Engines",
+    "Forests",
+    "Glaciers",
+    "Harbors",
+    "Islands",
+    "Jungles",
+    "Kettles",
+    "Lanterns",
+]
 
 
 async def test_two_replicas_both_take_traffic(pair_stack: Stack) -> None:
     async with httpx.AsyncClient(timeout=120) as client:
-        calls = [
-            client.post(
-                pair_stack.base_url + "/completions",
-                json={"model": PAIR, "prompt": f"Story {i}", "max_tokens": 16, "ignore_eos": True},
-            )
-            for i in range(12)
-        ]
-        responses = await asyncio.gather(*calls)
+
+        async def arrive(i: int, word: str) -> httpx.Response:
+            await asyncio.sleep(0.25 * i)  # arrivals over 3 s, each running for ~2 s
+            body = {"model": PAIR, "prompt": f"{word} is", "max_tokens": 32, "ignore_eos": True}
+            return await client.post(pair_stack.base_url + "/completions", json=body)
+
+        responses = await asyncio.gather(*(arrive(i, w) for i, w in enumerate(WORDS)))
     assert all(r.status_code == 200 for r in responses)
     replicas = {r.headers["x-gemma-serve-replica"] for r in responses}
     assert len(replicas) == 2, replicas
