@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; both do all set-up first and are idempotent.
-.PHONY: serve test setup test-deps lint
+.PHONY: serve test setup test-deps lint regen
 
 serve: setup
 	.venv/bin/gemma-serve serve
@@ -18,3 +18,10 @@ test-deps:
 lint:
 	.venv/bin/ruff check gemma_serve tests benchmarks
 	.venv/bin/mypy
+
+# After changing config models, configs/ or the dashboards/alerts: regenerate what is derived.
+regen:
+	.venv/bin/python -m gemma_serve.metrics.dashboards
+	.venv/bin/python -m gemma_serve.metrics.alerts
+	.venv/bin/python -m gemma_serve.k8s schema
+	.venv/bin/python -m gemma_serve.k8s sync
