@@ -43,7 +43,7 @@ class SubprocessLauncher:
     """Runs `argv` in its own process group until GET `health_url` answers 200.
 
     Output goes to `log_path` (default a temporary file, removed after a clean
-    stop). On exit the group gets SIGTERM, then SIGKILL after `stop_timeout_s`,
+    stop). On exit the server gets SIGTERM, its group SIGKILL after `stop_timeout_s`,
     so engine subprocesses never outlive the benchmark.
     """
 
@@ -120,8 +120,10 @@ class SubprocessLauncher:
                     pass
 
     async def _stop(self, proc: asyncio.subprocess.Process) -> None:
+        # SIGTERM to the server alone, as Kubernetes or `kill` would send it: it shuts its
+        # own children down gracefully (a Ray driver shares its group with every Ray process).
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)
         except ProcessLookupError:
             pass
         try:
