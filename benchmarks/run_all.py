@@ -143,7 +143,10 @@ async def main(args: argparse.Namespace) -> int:
     )
     save(result, out / "side-by-side")
     async with starters[SAME]():
-        parity = await check_parity(targets(SAME)[0], load, rounds=1)
+        one_step = load.model_copy(
+            update={"loads": [load.loads[0].model_copy(update={"concurrency": 4})]}
+        )
+        parity = await check_parity(targets(SAME)[0], one_step, rounds=1)
     save(parity, out / "client-parity")
     cold = {n: s.seconds for n, s in starters.items()}
     (out / "cold-start.json").write_text(json.dumps(cold, indent=2))
@@ -153,7 +156,7 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def _row(result: SideBySideResult, target: str, streams: int) -> dict[str, float | None]:
-    (row,) = [r for r in result.summary if r.target == target and f"{streams}" in r.label]
+    (row,) = [r for r in result.summary if r.target == target and r.label == f"c={streams}"]
     return row.model_dump()
 
 
