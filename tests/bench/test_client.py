@@ -3,11 +3,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from fake_openai import FakeOpenAI
 
 from gemma_serve.bench.client import OpenAIClient
 from gemma_serve.bench.datasets import BenchRequest
 from gemma_serve.bench.spec import Target
+from tests.bench.fake_openai import FakeOpenAI
 
 TARGET = Target(name="t", base_url="http://fake:8000/v1/", model="m")
 

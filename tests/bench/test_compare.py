@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAI
 
 from gemma_serve.bench.compare import run_side_by_side, summarize_rounds
 from gemma_serve.bench.datasets import SyntheticText
@@ -14,6 +13,7 @@ from gemma_serve.bench.loads import ConcurrentLoad
 from gemma_serve.bench.results import RoundResult, SideBySideResult, load_result
 from gemma_serve.bench.spec import BenchSpec, Target
 from gemma_serve.errors import ConfigError
+from tests.bench.fake_openai import FakeOpenAI
 
 FIXTURE = Path(__file__).parent / "fixtures" / "side_by_side_result.json"
 

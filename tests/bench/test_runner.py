@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-from fake_openai import FakeOpenAI
 
 from gemma_serve.bench.datasets import BenchRequest, SyntheticText
 from gemma_serve.bench.errors import BenchError
@@ -14,6 +13,7 @@ from gemma_serve.bench.loads import BurstLoad, ConcurrentLoad, ConstantLoad, Loa
 from gemma_serve.bench.results import RequestRecord
 from gemma_serve.bench.runner import run_bench, run_step
 from gemma_serve.bench.spec import BenchSpec, Target
+from tests.bench.fake_openai import FakeOpenAI
 
 
 class Sleeper:
