@@ -135,6 +135,8 @@ def vllm_argv(model: ModelConfig, *, checkpoint: str, tensor_parallel_size: int)
         "--enable-prefix-caching" if eng.enable_prefix_caching else "--no-enable-prefix-caching",
         "--enable-chunked-prefill" if eng.enable_chunked_prefill else "--no-enable-chunked-prefill",
         "--generation-config", "auto",
+        # usage.prompt_tokens_details.cached_tokens: clients see their prefix-cache hits.
+        "--enable-prompt-tokens-details",
     ]  # fmt: skip
     if model.tokenizer:
         argv += ["--tokenizer", model.tokenizer]
