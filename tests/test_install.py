@@ -6,6 +6,7 @@ import importlib
 import importlib.metadata as md
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,12 @@ _NEEDS_HARDWARE = {"triton", "nvidia", "cupy", "pynvml"}
 
 
 def _top_level_modules() -> list[str]:
+    """Top-level modules of distributions installed on sys.path (not vendored copies)."""
+    paths = {str(Path(p).resolve()) for p in sys.path if p}
     names = set()
     for dist in md.distributions():
+        if str(Path(str(dist.locate_file(""))).resolve()) not in paths:
+            continue
         for name in (dist.read_text("top_level.txt") or "").split():
             if name.isidentifier() and not name.startswith("_") and name not in _NEEDS_HARDWARE:
                 names.add(name)

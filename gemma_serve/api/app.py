@@ -7,11 +7,12 @@ then vLLM's app.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
 from gemma_serve.api.cards import ModelCards
-from gemma_serve.api.errors import send_error
+from gemma_serve.api.errors import error_body, send_error
 from gemma_serve.api.images import ImageGuard
 from gemma_serve.api.limits import AdmissionLimit, BodyLimit
 from gemma_serve.config.models import ServerConfig
@@ -47,26 +48,69 @@ def build_model_api(
 
 
 class ErrorEdge:
-    """Turn any GemmaServeError raised below into OpenAI-style JSON, once."""
+    """Every error a client sees is OpenAI-style JSON, raised here or answered below.
+
+    GemmaServeError becomes its status and JSON; a 4xx/5xx body from below that is
+    not `{"error": ...}` (e.g. FastAPI's `{"detail": ...}`) is rewritten into one.
+    Only error responses are buffered; successful streams pass straight through.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = False
+        held: dict[str, Any] | None = None
+        chunks: list[bytes] = []
 
-        async def tracking_send(message: dict[str, Any]) -> None:
-            nonlocal started
+        async def guarded_send(message: dict[str, Any]) -> None:
+            nonlocal started, held
             if message["type"] == "http.response.start":
                 started = True
+                if message["status"] >= 400:
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                status, headers, body = openai_error(held, b"".join(chunks))
+                await send({**held, "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
             await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, guarded_send)
         except GemmaServeError as exc:
-            if started or scope["type"] != "http":
+            if started:
                 raise
             await send_error(send, exc)
+
+
+def openai_error(
+    start: dict[str, Any], body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """`body` if it already is `{"error": ...}`, else the same status with it wrapped."""
+    status = int(start["status"])
+    headers = list(start.get("headers", ()))
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+        return status, headers, body
+    detail = parsed.get("detail", parsed) if isinstance(parsed, dict) else parsed
+    message = detail if isinstance(detail, str) else json.dumps(detail) if detail else ""
+    kind = "invalid_request_error" if status < 500 else "internal_error"
+    new = error_body(message or body.decode(errors="replace")[:500] or "error",
+                     status=status, error_type=kind)  # fmt: skip
+    kept = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
+    kept += [(b"content-type", b"application/json"), (b"content-length", str(len(new)).encode())]
+    return status, kept, new
 
 
 class ReplicaHeader:

@@ -1,0 +1,32 @@
+"""Error bodies from below the edge become OpenAI-style JSON (pure)."""
+
+from __future__ import annotations
+
+import json
+
+from gemma_serve.api.app import openai_error
+
+
+def _start(status: int) -> dict[str, object]:
+    return {"type": "http.response.start", "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"99")]}  # fmt: skip
+
+
+def test_fastapi_detail_is_wrapped_keeping_the_status() -> None:
+    status, headers, body = openai_error(_start(400), b'{"detail": "There was an error parsing"}')
+    assert status == 400
+    err = json.loads(body)["error"]
+    assert err["message"] == "There was an error parsing"
+    assert err["type"] == "invalid_request_error" and err["code"] == 400
+    assert (b"content-length", str(len(body)).encode()) in headers
+
+
+def test_openai_errors_pass_unchanged() -> None:
+    original = b'{"error": {"message": "x", "type": "NotFoundError", "param": null, "code": 404}}'
+    assert openai_error(_start(404), original)[2] == original
+
+
+def test_non_json_bodies_are_wrapped_too() -> None:
+    status, _, body = openai_error(_start(500), b"Internal Server Error")
+    assert status == 500
+    assert json.loads(body)["error"]["message"] == "Internal Server Error"
