@@ -8,8 +8,8 @@ from gemma_serve.api.app import openai_error
 
 
 def _start(status: int) -> dict[str, object]:
-    return {"type": "http.response.start", "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"99")]}  # fmt: skip
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"99")]
+    return {"type": "http.response.start", "status": status, "headers": headers}
 
 
 def test_fastapi_detail_is_wrapped_keeping_the_status() -> None:
