@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ _NEEDS_HARDWARE = {"triton", "nvidia", "cupy", "pynvml"}
 
 def _top_level_modules() -> list[str]:
     """Top-level modules of distributions installed on sys.path (not vendored copies)."""
-    paths = {str(Path(p).resolve()) for p in sys.path if p}
+    paths = {str(Path(p).resolve()) for p in site.getsitepackages()}
     names = set()
     for dist in md.distributions():
         if str(Path(str(dist.locate_file(""))).resolve()) not in paths:
