@@ -18,6 +18,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 600
+#: What `gemma-serve serve` prints once every replica of every model runs.
+READY_LINE = b"ready in "
 
 
 def free_port() -> int:
@@ -80,7 +82,11 @@ def _descendants(pid: int) -> list[psutil.Process]:
 def start_stack(
     args: list[str], log_path: Path, env: dict[str, str] | None = None, api_key: str = "unused"
 ) -> Stack:
-    """Start `gemma-serve serve ARGS` and wait until /health answers 200."""
+    """Start `gemma-serve serve ARGS`; return once every replica runs and /health answers 200.
+
+    /health is 200 as soon as one replica of each model can serve; the
+    "ready" line waits for all of them (Serve's application RUNNING).
+    """
     port = free_port()
     # HAProxy's own metrics and stats ports too, so stacks can overlap during a session.
     env = {
@@ -103,7 +109,8 @@ def start_stack(
         if proc.poll() is not None:
             raise RuntimeError(f"gemma-serve exited with {proc.returncode}:\n{stack.log_tail()}")
         try:
-            if httpx.get(stack.url + "/health", timeout=2).status_code == 200:
+            ready = READY_LINE in log_path.read_bytes()
+            if ready and httpx.get(stack.url + "/health", timeout=2).status_code == 200:
                 return stack
         except httpx.HTTPError:
             pass
