@@ -2,7 +2,7 @@
 
 The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
 path), applied outermost-first: metrics, errors, API keys, admission, body limit,
-then vLLM's app.
+required fields, images, then vLLM's app.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import error_body, send_error
 from gemma_serve.api.images import ImageGuard
 from gemma_serve.api.limits import AdmissionLimit, BodyLimit
+from gemma_serve.api.validation import ModelRequired
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.engine.vllm_engine import VllmEngine
 from gemma_serve.errors import GemmaServeError
@@ -32,6 +33,7 @@ def build_model_api(
     edge.set_max_ongoing_requests(launch.max_in_flight)
     app: ASGIApp = ModelCards(engine.app, launches=[launch])
     app = ImageGuard.for_launch(app, launch, vllm_app=engine.app)
+    app = ModelRequired(app)
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
     app = AdmissionLimit(
         app,

@@ -17,7 +17,9 @@ from typing import Any
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from gemma_serve.api.body import read_body
 from gemma_serve.api.errors import send_error
+from gemma_serve.api.validation import require_model
 from gemma_serve.errors import GemmaServeError, ModelNotFound, RequestError
 
 
@@ -65,10 +67,11 @@ class Gateway:
             await send_error(send, exc)
 
     async def _forward(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = await _read_body(receive)
+        body = await read_body(receive)
+        require_model(body)
         try:
             parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             raise RequestError("request body is not valid JSON") from None
         name = parsed.get("model") if isinstance(parsed, dict) else None
         if not isinstance(name, str) or name not in self._models:
@@ -128,17 +131,6 @@ async def _lifespan(receive: Any, send: Any) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise RequestError("client disconnected before sending the body")
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _send_json(send: Any, status: int, body: bytes) -> None:

@@ -1,7 +1,6 @@
 """Bad input, field by field: OpenAI-style error JSON with the right 4xx, never a 5xx.
 
-After each bad request the server still answers a good one. (A request without
-`model` is served by the only model, as vLLM does; that is not an error.)
+After each bad request the server still answers a good one.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ USER = [{"role": "user", "content": "hi"}]
 
 CASES: list[tuple[str, str, Any, int]] = [
     ("unknown model", COMP, {"model": "gpt-4", "prompt": "hi"}, 404),
+    ("missing model", COMP, {"prompt": "hi"}, 400),
+    ("missing model, chat", CHAT, {"messages": USER}, 400),
     ("model not a string", COMP, {"model": 7, "prompt": "hi"}, 400),
     ("prompt wrong type", COMP, {"model": M, "prompt": {"a": 1}}, 400),
     ("empty prompt", COMP, {"model": M, "prompt": ""}, 400),

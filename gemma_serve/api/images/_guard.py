@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from gemma_serve.api.body import read_body, replay, with_length
 from gemma_serve.api.images._checks import (
     ImagePolicy,
     ImagesNotSupported,
@@ -44,14 +45,14 @@ class ImageGuard:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         # Parsed off the event loop: a body may be tens of MB of base64.
         payload = await asyncio.to_thread(_load_json, body) if _MAYBE_IMAGE.search(body) else None
         path: str = scope.get("path", "")
         if isinstance(payload, dict) and path.endswith(CHAT_PATH):
             new_body = await self._check_chat(payload)
             if new_body is not None:
-                body, scope = new_body, _with_length(scope, len(new_body))
+                body, scope = new_body, with_length(scope, len(new_body))
         elif isinstance(payload, dict) and path.endswith(COMPLETIONS_PATH):
             if payload.get("images"):
                 await self._complete(payload, scope, receive, send)
@@ -59,7 +60,7 @@ class ImageGuard:
         elif payload is not None and _mentions_images(payload):
             self._check_accepted()
             raise InvalidImage(f"images are accepted only on {CHAT_PATH} and {COMPLETIONS_PATH}")
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _check_chat(self, payload: dict[str, Any]) -> bytes | None:
         """Validate every image part; a new body only if remote images were inlined."""
@@ -182,33 +183,3 @@ def _load_json(body: bytes) -> Any:
         return json.loads(body)  # bytes: the same UTF-8/16/32 detection vLLM's parser uses
     except (ValueError, RecursionError):
         return None  # not JSON: vLLM rejects it itself
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Any) -> Any:
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return await receive()  # after the body: disconnects
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-def _with_length(scope: dict[str, Any], length: int) -> dict[str, Any]:
-    headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() != b"content-length"]
-    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}

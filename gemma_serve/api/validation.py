@@ -1,0 +1,43 @@
+"""Checks vLLM's OpenAI server leaves out, made before a request reaches it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gemma_serve.api.body import read_body, replay
+from gemma_serve.errors import RequestError
+
+GENERATION_PATHS = ("/v1/completions", "/v1/chat/completions")
+
+
+def require_model(body: bytes) -> None:
+    """A generation request must name its model, as OpenAI's API requires.
+
+    vLLM serves a request without `model` with whatever it runs; a client that
+    forgot the field would silently talk to the wrong model once a deployment
+    serves several. Bodies that are not a JSON object are left to vLLM's 400.
+    """
+    if b'"model"' in body:  # the common case: vLLM validates the value
+        return
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return
+    if isinstance(payload, dict) and "model" not in payload:
+        raise RequestError('"model" is required: name the model to use (see GET /v1/models)')
+
+
+class ModelRequired:
+    """Pure ASGI: 400 for a completions or chat request without `model`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") not in GENERATION_PATHS:
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        require_model(body)
+        await self.app(scope, replay(body, receive), send)
