@@ -213,6 +213,6 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "results")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--requests", type=int, default=48, help="per load step (count bound)")
-    p.add_argument("--step-seconds", type=float, default=30, help="per load step (time bound)")
+    p.add_argument("--requests", type=int, default=40, help="per load step (count bound)")
+    p.add_argument("--step-seconds", type=float, default=20, help="per load step (time bound)")
     sys.exit(asyncio.run(main(p.parse_args())))
