@@ -199,7 +199,9 @@ class ServerConfig(_Strict):
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
     )
     log_requests: bool = Field(
-        False, description="Log prompts and completions (off: content never reaches logs)."
+        False,
+        description="Log each request's id, sampling parameters and completion (vLLM logs "
+        "prompts only at DEBUG level); off: no request content reaches the logs.",
     )
     drain_timeout_s: float = Field(
         30.0, ge=0, le=600, description="On SIGTERM, seconds in-flight requests may finish."

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gemma_serve.config.loader import EMBEDDED_270M
-from gemma_serve.config.models import DeploymentConfig, ModelConfig, MultimodalConfig
+from gemma_serve.config.models import DeploymentConfig, ModelConfig, MultimodalConfig, ServerConfig
 from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
 
 #: Our GPU kinds as Ray accelerator types (ray.util.accelerators; the Helm chart's labels).
@@ -80,7 +80,10 @@ def resolve_checkpoint(model: ModelConfig, cache_root: Path) -> str:
 
 def plan_launch(config: DeploymentConfig, *, host_cpus: int, cache_root: Path) -> LaunchPlan:
     """Plan every model (raises PlanError for what cannot run) and its launch."""
-    launches = [_plan_model(m, host_cpus=host_cpus, cache_root=cache_root) for m in config.models]
+    launches = [
+        _plan_model(m, host_cpus=host_cpus, cache_root=cache_root, server=config.server)
+        for m in config.models
+    ]
     needed = sum(
         launch.replica_cpus * _max_replicas(m)
         for launch, m in zip(launches, config.models, strict=True)
@@ -93,7 +96,9 @@ def _max_replicas(model: ModelConfig) -> int:
     return model.autoscaling.max_replicas
 
 
-def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> ModelLaunch:
+def _plan_model(
+    model: ModelConfig, *, host_cpus: int, cache_root: Path, server: ServerConfig
+) -> ModelLaunch:
     cores = model.hardware.cpu_cores or host_cpus
     capacity = plan_capacity(model, cpu_count=cores)
     tp = capacity.tensor_parallel_size
@@ -103,7 +108,9 @@ def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> Mode
     return ModelLaunch(
         name=model.name,
         checkpoint=checkpoint,
-        vllm_argv=vllm_argv(model, checkpoint=checkpoint, tensor_parallel_size=tp),
+        vllm_argv=vllm_argv(
+            model, checkpoint=checkpoint, tensor_parallel_size=tp, log_requests=server.log_requests
+        ),
         env=engine_env(model, cores=cores, tensor_parallel_size=tp),
         capacity=capacity,
         max_model_len=model.max_model_len,
@@ -121,8 +128,13 @@ def _plan_model(model: ModelConfig, *, host_cpus: int, cache_root: Path) -> Mode
     )
 
 
-def vllm_argv(model: ModelConfig, *, checkpoint: str, tensor_parallel_size: int) -> list[str]:
-    """The engine and frontend settings of one model, as vLLM CLI arguments."""
+def vllm_argv(
+    model: ModelConfig, *, checkpoint: str, tensor_parallel_size: int, log_requests: bool = False
+) -> list[str]:
+    """The engine and frontend settings of one model, as vLLM CLI arguments.
+
+    Prompts and completions reach the logs only when `log_requests` says so.
+    """
     eng = model.engine
     argv = [
         "--model", checkpoint,
@@ -154,6 +166,8 @@ def vllm_argv(model: ModelConfig, *, checkpoint: str, tensor_parallel_size: int)
         argv += ["--quantization", eng.quantization]
     if model.chat_template:
         argv += ["--chat-template", model.chat_template]
+    if log_requests:
+        argv += ["--enable-log-requests", "--enable-log-outputs"]
     mm = model.multimodal
     if model.variant not in ("270m", "1b"):
         argv += ["--limit-mm-per-prompt", json.dumps({"image": mm.max_images_per_prompt})]

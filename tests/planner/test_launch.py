@@ -43,3 +43,22 @@ def test_autoscaling_options_never_use_rays_unbounded_defaults() -> None:
     assert (auto["min_replicas"], auto["max_replicas"], auto["initial_replicas"]) == (1, 3, 1)
     assert model.deployment_options["max_ongoing_requests"] == 80
     assert auto["target_ongoing_requests"] < 1e9
+
+
+def test_request_content_reaches_vllms_logs_only_when_asked() -> None:
+    def argv(overrides: list[str]) -> list[str]:
+        cfg = load_config(None, env={}, overrides=overrides)
+        return plan_launch(cfg, host_cpus=2, cache_root=Path("/c")).models[0].vllm_argv
+
+    assert not {"--enable-log-requests", "--enable-log-outputs"} & set(argv([]))
+    assert {"--enable-log-requests", "--enable-log-outputs"} <= set(
+        argv(["server.log_requests=true"])
+    )
+
+
+def test_log_flags_are_ones_vllms_own_parser_knows() -> None:
+    from gemma_serve.engine.vllm_engine import parse_vllm_args
+
+    cfg = load_config(None, env={}, overrides=["server.log_requests=true"])
+    args = parse_vllm_args(plan_launch(cfg, host_cpus=2, cache_root=Path("/c")).models[0].vllm_argv)
+    assert args.enable_log_requests and args.enable_log_outputs
