@@ -97,6 +97,7 @@ def test_ray_env_and_api_probes(path: Path | None) -> None:
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1", group
         assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1", group
+        assert env["RAY_SERVE_LOG_TO_STDERR"] == "1", group
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["serve"] == 8000 and ports["metrics"] == 8080, group
         if group == "head":

@@ -17,12 +17,15 @@ annotations:
 {{/*
 Environment of every Ray container: Serve's HAProxy ingress (HTTP from
 HAProxy straight to the replica that owns the engine) and its
-throughput-optimised mode.
+throughput-optimised mode, with replica logs on stderr (pod logs) rather than
+buffered into a file.
 */}}
 {{- define "gemma-serve.rayEnv" -}}
 - name: RAY_SERVE_ENABLE_HA_PROXY
   value: "1"
 - name: RAY_SERVE_THROUGHPUT_OPTIMIZED
+  value: "1"
+- name: RAY_SERVE_LOG_TO_STDERR
   value: "1"
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
