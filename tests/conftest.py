@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import Stack, free_port, start_stack
+from tests.stack import Stack, start_stack
 
 #: Module-scoped stacks, started after the default stack has stopped.
 LATE_STACKS = ("multi_stack", "pair_stack", "tiny_mm_stack")
@@ -73,13 +73,8 @@ def tiny_mm_stack(
     """The tiny image model served as a Gemma 3 4B (tests/e2e/tiny_mm.yaml), for real."""
     log = tmp_path_factory.mktemp("tiny-mm-stack") / "serve.log"
     config = Path(__file__).resolve().parent / "e2e" / "tiny_mm.yaml"
-    # Its own HAProxy metrics/stats ports, so it can run beside the default stack.
-    env = {
-        "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
-        "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
-    }
     stack = start_stack(
-        ["--config", str(config), "--set", f"models.0.source={tiny_mm_checkpoint}"], log, env=env
+        ["--config", str(config), "--set", f"models.0.source={tiny_mm_checkpoint}"], log
     )
     yield stack
     stack.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -70,6 +71,14 @@ class Stack:
                     p.kill()
             self.process.wait()
             return -9
+
+
+def running_requests(stack: Stack) -> float:
+    """vLLM's own count of requests the engine is running, from /metrics."""
+    text = httpx.get(stack.url + "/metrics", timeout=10).text
+    m = re.search(r"^vllm:num_requests_running\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
+    assert m, "vllm:num_requests_running missing from /metrics"
+    return float(m.group(1))
 
 
 def _descendants(pid: int) -> list[psutil.Process]:

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from gemma_serve.api.body import read_body, replay
+from gemma_serve.api.images import CHAT_PATH, COMPLETIONS_PATH
 from gemma_serve.errors import RequestError
 
-GENERATION_PATHS = ("/v1/completions", "/v1/chat/completions")
+GENERATION_PATHS = (COMPLETIONS_PATH, CHAT_PATH)
 
 
 def require_model(body: bytes) -> None:

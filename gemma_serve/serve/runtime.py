@@ -17,8 +17,8 @@ from gemma_serve.planner.launch import LaunchPlan
 SERVE_ENV = {
     "RAY_SERVE_ENABLE_HA_PROXY": "1",
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-    # ... which would send replica logs (vLLM's warnings too) only to a file, 1000 at a
-    # time: operators see them on the console / in pod logs instead, as they happen.
+    # Throughput mode alone would buffer replica logs (vLLM's warnings too) into a file,
+    # 1000 at a time: operators see them on the console / in pod logs, as they happen.
     "RAY_SERVE_LOG_TO_STDERR": "1",
     # Keep Ray's own chatter off the 2 cores we serve on.
     "RAY_USAGE_STATS_ENABLED": "0",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
 import httpx
@@ -11,18 +10,11 @@ import psutil
 import pytest
 
 from tests.conftest import DEFAULT_ADMISSION
-from tests.stack import Stack
+from tests.stack import Stack, running_requests
 
 pytestmark = pytest.mark.e2e
 MODEL = "gemma-3-270m"
 BODY = {"model": MODEL, "prompt": "Count: 1, 2, 3,", "max_tokens": 4}
-
-
-def _running(stack: Stack) -> float:
-    text = httpx.get(stack.url + "/metrics", timeout=10).text
-    m = re.search(r"^vllm:num_requests_running\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
-    assert m, "vllm:num_requests_running missing from /metrics"
-    return float(m.group(1))
 
 
 @pytest.mark.parametrize(
@@ -78,9 +70,9 @@ def test_client_disconnect_mid_stream_frees_the_engine_slot(default_stack: Stack
             lines = r.iter_lines()
             for _ in range(5):
                 next(lines)
-            assert _running(default_stack) == 1
+            assert running_requests(default_stack) == 1
     deadline = time.monotonic() + 30
-    while _running(default_stack) != 0:
+    while running_requests(default_stack) != 0:
         assert time.monotonic() < deadline, "the aborted request still holds its engine slot"
         time.sleep(0.5)
 

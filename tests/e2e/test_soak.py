@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 from collections import Counter
 from typing import Any
 
@@ -19,7 +18,7 @@ import psutil
 import pytest
 
 from tests.conftest import DEFAULT_ADMISSION
-from tests.stack import Stack
+from tests.stack import Stack, running_requests
 
 pytestmark = pytest.mark.e2e
 MODEL = "gemma-3-270m"
@@ -80,14 +79,6 @@ async def _run(stack: Stack, count: int, start: int) -> Counter[str]:
         return Counter(await asyncio.gather(*tasks))
 
 
-async def _running(stack: Stack) -> float:
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(stack.url + "/metrics")).text
-    m = re.search(r"^vllm:num_requests_running\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
-    assert m
-    return float(m.group(1))
-
-
 async def test_thousands_of_mixed_requests_leave_memory_flat(default_stack: Stack) -> None:
     await _run(default_stack, WARM_UP, 0)
     before = _rss(default_stack)
@@ -100,9 +91,9 @@ async def test_thousands_of_mixed_requests_leave_memory_flat(default_stack: Stac
         f"grew {(after - before) >> 20} MiB: {before=} {after=}"
     )
     for _ in range(20):  # aborted streams drain within a step or two
-        if await _running(default_stack) == 0:
+        if await asyncio.to_thread(running_requests, default_stack) == 0:
             break
         await asyncio.sleep(0.5)
-    assert await _running(default_stack) == 0
+    assert await asyncio.to_thread(running_requests, default_stack) == 0
     async with httpx.AsyncClient(timeout=10) as client:
         assert (await client.get(default_stack.url + "/health")).status_code == 200
