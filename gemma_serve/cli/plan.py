@@ -19,9 +19,11 @@ from rich.table import Table
 
 from gemma_serve import catalogue
 from gemma_serve.config.loader import describe_validation_error, load_config
-from gemma_serve.config.models import ModelConfig
+from gemma_serve.config.models import ModelConfig, ServerConfig
 from gemma_serve.errors import ConfigError, GemmaServeError
+from gemma_serve.models.prepare import cache_root
 from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
+from gemma_serve.planner.launch import plan_model_launch
 
 _GIB = 1024**3
 
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"gemma-serve: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({n: p.model_dump(mode="json") for n, p in plans.items()}, indent=2))
+        print(json.dumps({"models": [_json(m, plans[m.name]) for m in models]}, indent=2))
     else:
         console = Console()
         for model in models:
@@ -74,6 +76,18 @@ def run(args: argparse.Namespace) -> int:
             for note in plan.notes:
                 console.print(f"  - {note}", highlight=False)
     return 0
+
+
+def _json(model: ModelConfig, plan: CapacityPlan) -> dict[str, Any]:
+    """The plan, plus the launch on this host: the vLLM argv and engine env a replica runs."""
+    launch = plan_model_launch(
+        model, host_cpus=os.cpu_count() or 1, cache_root=cache_root(), server=ServerConfig()
+    )
+    return {
+        "name": model.name,
+        **plan.model_dump(mode="json"),
+        "launch": {"vllm_argv": launch.vllm_argv, "env": launch.env},
+    }
 
 
 def _plan(model: ModelConfig, *, prefix: bool) -> CapacityPlan:

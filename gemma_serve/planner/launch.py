@@ -81,7 +81,7 @@ def resolve_checkpoint(model: ModelConfig, cache_root: Path) -> str:
 def plan_launch(config: DeploymentConfig, *, host_cpus: int, cache_root: Path) -> LaunchPlan:
     """Plan every model (raises PlanError for what cannot run) and its launch."""
     launches = [
-        _plan_model(m, host_cpus=host_cpus, cache_root=cache_root, server=config.server)
+        plan_model_launch(m, host_cpus=host_cpus, cache_root=cache_root, server=config.server)
         for m in config.models
     ]
     needed = sum(
@@ -96,9 +96,10 @@ def _max_replicas(model: ModelConfig) -> int:
     return model.autoscaling.max_replicas
 
 
-def _plan_model(
+def plan_model_launch(
     model: ModelConfig, *, host_cpus: int, cache_root: Path, server: ServerConfig
 ) -> ModelLaunch:
+    """One model's launch on a host with `host_cpus` cores and this checkpoint cache."""
     cores = model.hardware.cpu_cores or host_cpus
     capacity = plan_capacity(model, cpu_count=cores)
     tp = capacity.tensor_parallel_size

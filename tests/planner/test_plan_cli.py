@@ -24,7 +24,7 @@ def test_json_plan_for_27b_on_h100(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--variant", "27b", "--gpu", "h100-80gb", "--max-model-len", "32768", "--json"]
     code, out, err = _run(argv, capsys)
     assert code == 0, err
-    plan = json.loads(out)["gemma-3-27b"]
+    (plan,) = json.loads(out)["models"]
     assert plan["tensor_parallel_size"] == 1
     assert plan["kv_bytes_per_token"] == 80 * 1024
     assert plan["max_concurrent_full_context"] >= 1
@@ -39,7 +39,7 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
 def test_gpus_flag_lets_the_planner_pick_tp(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["--variant", "27b", "--gpu", "l4", "--gpus", "8", "--json"], capsys)
     assert code == 0
-    assert json.loads(out)["gemma-3-27b"]["tensor_parallel_size"] == 4
+    assert json.loads(out)["models"][0]["tensor_parallel_size"] == 4
 
 
 @pytest.mark.parametrize(
