@@ -74,8 +74,26 @@ class Overloaded(GemmaServeError):
         self.retry_after_s = retry_after_s
 
 
-class EngineDead(GemmaServeError):
+class EngineError(GemmaServeError):
+    """The engine failed in a way gemma-serve has no better name for (its message kept)."""
+
+    error_type = "engine_error"
+
+
+class EngineDead(EngineError):
     """The engine process died; the replica is being replaced."""
 
     status_code = 503
     error_type = "engine_unavailable"
+
+
+class DeployFailed(GemmaServeError):
+    """The Serve application could not start (a replica's constructor failed, or Serve's)."""
+
+    error_type = "deploy_failed"
+
+
+class ClusterError(GemmaServeError):
+    """The Ray cluster cannot be started or reached, or refused what was asked of it."""
+
+    error_type = "cluster_error"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import Stack, start_stack
+from tests.stack import ROOT, Stack, start_stack
 
 #: Module-scoped stacks, started after the default stack has stopped.
-LATE_STACKS = ("multi_stack", "pair_stack", "tiny_mm_stack")
+LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack")
 DEFAULT_KEY = "test-key-1"
 DEFAULT_ADMISSION = 8
 
@@ -91,6 +91,34 @@ def _module_stack(config: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def multi_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Two models in one deployment: 270M with TP=1 and with TP=2."""
     yield from _module_stack("multi.yaml", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def tp2_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The shipped TP=2 profile (configs/gemma3-270m-cpu-tp2.yaml): one rank per core."""
+    log = tmp_path_factory.mktemp("tp2") / "serve.log"
+    stack = start_stack(["--config", str(ROOT / "configs" / "gemma3-270m-cpu-tp2.yaml")], log)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
+    """Greedy token ids of transformers' bf16 270M for tests/e2e/test_fidelity.py's prompts."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.e2e.test_fidelity import PROMPTS, TOKENS
+
+    tok = AutoTokenizer.from_pretrained(checkpoint_270m)
+    model = AutoModelForCausalLM.from_pretrained(checkpoint_270m, dtype=torch.bfloat16)
+    out = {}
+    for prompt in PROMPTS:
+        enc = tok(prompt, return_tensors="pt")
+        assert enc["input_ids"][0, 0].item() == 2  # <bos>
+        gen = model.generate(**enc, max_new_tokens=TOKENS, do_sample=False)
+        out[prompt] = gen[0, enc["input_ids"].shape[1] :].tolist()
+    return out
 
 
 @pytest.fixture(scope="module")

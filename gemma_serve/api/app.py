@@ -1,8 +1,8 @@
 """The HTTP API of one model replica: vLLM's OpenAI app plus gemma-serve's edge.
 
 The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
-path), applied outermost-first: metrics, errors, API keys, admission, body limit,
-required fields, images, then vLLM's app.
+path), applied outermost-first: metrics, replica header, errors, API keys,
+admission, body limit, required fields, flavour warning, images, then vLLM's app.
 """
 
 from __future__ import annotations
@@ -13,32 +13,36 @@ from typing import Any
 from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
 from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import error_body, send_error
+from gemma_serve.api.flavour import PretrainedChatWarning
 from gemma_serve.api.images import ImageGuard
 from gemma_serve.api.limits import AdmissionLimit, BodyLimit
+from gemma_serve.api.paths import is_generation
 from gemma_serve.api.validation import ModelRequired
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.engine.vllm_engine import VllmEngine
 from gemma_serve.errors import GemmaServeError
 from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware
-from gemma_serve.planner.launch import ModelLaunch
+from gemma_serve.planner import ModelPlan
 
 ASGIApp = Any
 
 
 def build_model_api(
-    engine: VllmEngine, launch: ModelLaunch, server: ServerConfig, metrics: EdgeMetrics
+    engine: VllmEngine, plan: ModelPlan, server: ServerConfig, metrics: EdgeMetrics
 ) -> ASGIApp:
     """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
-    edge = metrics.for_model(launch.name)
-    edge.set_max_ongoing_requests(launch.max_in_flight)
-    app: ASGIApp = ModelCards(engine.app, launches=[launch])
-    app = ImageGuard.for_launch(app, launch, vllm_app=engine.app)
+    edge = metrics.for_model(plan.name)
+    edge.set_max_ongoing_requests(plan.max_in_flight)
+    app: ASGIApp = ModelCards(engine.app, plans=[plan])
+    app = ImageGuard.for_plan(app, plan, vllm_app=engine.app)
+    if plan.flavour == "pt":
+        app = PretrainedChatWarning(app, model=plan.name)
     app = ModelRequired(app)
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
     app = AdmissionLimit(
         app,
-        max_in_flight=launch.max_in_flight,
-        retry_after_s=launch.retry_after_s,
+        max_in_flight=plan.max_in_flight,
+        retry_after_s=plan.retry_after_s,
         on_reject=lambda: edge.count_rejected("overloaded"),
     )
     keys = load_api_keys(server)
@@ -46,7 +50,7 @@ def build_model_api(
         app = ApiKeyAuth(app, keys=keys)
     app = ErrorEdge(app)
     app = ReplicaHeader(app, replica=_replica_name())
-    return EdgeMetricsMiddleware(app, metrics=metrics, model=launch.name)
+    return EdgeMetricsMiddleware(app, metrics=metrics, model=plan.name, observe=is_generation)
 
 
 class ErrorEdge:

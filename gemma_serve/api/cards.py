@@ -6,32 +6,38 @@ import json
 import time
 from typing import Any
 
-from gemma_serve.planner.launch import ModelLaunch
+from gemma_serve.planner import ModelPlan
 
 
-def model_card(launch: ModelLaunch, created: int | None = None) -> dict[str, Any]:
-    """An OpenAI model object plus what a Gemma client needs to know."""
+def model_card(plan: ModelPlan, created: int | None = None) -> dict[str, Any]:
+    """An OpenAI model object plus what a Gemma client needs to know, from the plan."""
     return {
-        "id": launch.name,
+        "id": plan.name,
         "object": "model",
         "created": created if created is not None else int(time.time()),
         "owned_by": "gemma-serve",
-        "root": launch.checkpoint,
-        "max_model_len": launch.max_model_len,
-        "max_output_tokens": launch.max_output_tokens,
-        "input_modalities": launch.input_modalities,
+        "root": plan.source,
+        "parent": None,
+        "max_model_len": plan.max_model_len,
+        "max_output_tokens": plan.max_output_tokens,
+        "input_modalities": plan.images.input_modalities,
         "output_modalities": ["text"],
+        "flavour": plan.flavour,
     }
+
+
+def cards_body(plans: list[ModelPlan]) -> bytes:
+    """The `/v1/models` response body for these models."""
+    created = int(time.time())
+    return json.dumps({"object": "list", "data": [model_card(p, created) for p in plans]}).encode()
 
 
 class ModelCards:
     """Answer `GET /v1/models` from the plan; pass everything else on."""
 
-    def __init__(self, app: Any, *, launches: list[ModelLaunch]) -> None:
+    def __init__(self, app: Any, *, plans: list[ModelPlan]) -> None:
         self.app = app
-        created = int(time.time())
-        cards = [model_card(launch, created) for launch in launches]
-        self._body = json.dumps({"object": "list", "data": cards}).encode()
+        self._body = cards_body(plans)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/v1/models":

@@ -6,10 +6,8 @@ import json
 from typing import Any
 
 from gemma_serve.api.body import read_body, replay
-from gemma_serve.api.images import CHAT_PATH, COMPLETIONS_PATH
+from gemma_serve.api.paths import is_generation
 from gemma_serve.errors import RequestError
-
-GENERATION_PATHS = (COMPLETIONS_PATH, CHAT_PATH)
 
 
 def require_model(body: bytes) -> None:
@@ -36,7 +34,7 @@ class ModelRequired:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path") not in GENERATION_PATHS:
+        if not is_generation(scope):
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from gemma_serve.catalogue._hardware import Accelerator, builtin_accelerators
 from gemma_serve.catalogue._rules import (
+    DTYPES,
     check_context,
     check_dtype,
     check_images,
     check_output,
     check_tensor_parallel,
+    dtype_problem,
 )
 from gemma_serve.catalogue._variants import (
     MAX_OUTPUT_TOKENS,
@@ -20,6 +22,7 @@ from gemma_serve.catalogue._variants import (
 from gemma_serve.errors import ConfigError
 
 __all__ = [
+    "DTYPES",
     "MAX_OUTPUT_TOKENS",
     "TOKENS_PER_IMAGE",
     "Accelerator",
@@ -32,6 +35,8 @@ __all__ = [
     "check_images",
     "check_output",
     "check_tensor_parallel",
+    "dtype_problem",
+    "gpu_kinds",
     "variant",
     "variant_names",
 ]
@@ -56,6 +61,11 @@ def variant_names() -> list[str]:
 def accelerator_names() -> list[str]:
     """Known accelerator kinds, CPU first."""
     return list(builtin_accelerators())
+
+
+def gpu_kinds() -> list[str]:
+    """Known GPU kinds (every accelerator but the CPU), in catalogue order."""
+    return [a.name for a in builtin_accelerators().values() if not a.is_cpu]
 
 
 def variant(name: str) -> Gemma3Variant:

@@ -9,18 +9,30 @@ from __future__ import annotations
 from gemma_serve.catalogue._variants import MAX_OUTPUT_TOKENS, Gemma3Variant
 from gemma_serve.errors import PlanError
 
+#: Dtypes a Gemma 3 deployment may ask for; `auto` is the checkpoint's bf16.
+DTYPES = ("bfloat16", "float32", "auto")
 _FP16_NAMES = {"float16", "fp16", "half", "torch.float16"}
+_ALIASES = {"bf16": "bfloat16", "fp32": "float32"}
+
+
+def dtype_problem(dtype: str) -> str | None:
+    """Why `dtype` cannot serve Gemma 3, or None if it can (the one home of the fp16 rule)."""
+    key = dtype.lower()
+    if key in _FP16_NAMES:
+        return (
+            f"dtype={dtype} is not supported: Gemma 3 is numerically unstable in float16 "
+            "and vLLM refuses it; use bfloat16 (or float32 on GPUs without bf16)"
+        )
+    if _ALIASES.get(key, key) not in DTYPES:
+        return f"dtype={dtype} is unknown; use {', '.join(DTYPES)}"
+    return None
 
 
 def check_dtype(variant: Gemma3Variant, dtype: str) -> None:
     """bf16 (or fp32); Gemma 3 overflows in fp16 and vLLM refuses it."""
-    if dtype.lower() in _FP16_NAMES:
-        raise PlanError(
-            f"dtype={dtype} is not supported for gemma-3-{variant.name}: Gemma 3 is "
-            "numerically unstable in float16 and vLLM refuses it; use bfloat16"
-        )
-    if dtype.lower() not in {"bfloat16", "bf16", "float32", "fp32", "auto"}:
-        raise PlanError(f"dtype={dtype} is unknown; use bfloat16 (or float32)")
+    problem = dtype_problem(dtype)
+    if problem:
+        raise PlanError(f"gemma-3-{variant.name}: {problem}")
 
 
 def check_context(variant: Gemma3Variant, max_model_len: int) -> None:

@@ -1,7 +1,8 @@
 """Architecture facts of each Gemma 3 size, as the planner needs them.
 
 Numbers come from the transformers configs of the published checkpoints
-(see /work/shared/notes/gemma3.md); parameter counts are computed from them so
+(`google/gemma-3-*`: `configuration_gemma3.py` fields) and vLLM's
+`model_executor/models/gemma3.py`; parameter counts are computed from them so
 the weight model and the architecture can never disagree.
 """
 
@@ -50,7 +51,9 @@ class Gemma3Variant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(..., description="Short size name, e.g. `27b`.")
-    hf_architecture: str = Field(..., description="transformers architecture class.")
+    hf_architecture: str = Field(
+        ..., description="transformers architecture a checkpoint of this size declares."
+    )
     num_layers: int = Field(..., description="Decoder layers.")
     hidden_size: int = Field(..., description="Residual width.")
     intermediate_size: int = Field(..., description="MLP width.")

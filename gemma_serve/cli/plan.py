@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -19,11 +18,11 @@ from rich.table import Table
 
 from gemma_serve import catalogue
 from gemma_serve.config.loader import describe_validation_error, load_config
-from gemma_serve.config.models import ModelConfig, ServerConfig
+from gemma_serve.config.models import ModelConfig
 from gemma_serve.errors import ConfigError, GemmaServeError
 from gemma_serve.models.prepare import cache_root
-from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
-from gemma_serve.planner.launch import plan_model_launch
+from gemma_serve.planner import ModelPlan, launch_on_node, plan_deployment, plan_model
+from gemma_serve.serve.cores import local_facts, usable_cores
 
 _GIB = 1024**3
 
@@ -60,68 +59,48 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Plan and print; 0 when everything fits, 2 with a one-line reason otherwise."""
     try:
-        models = _models(args)
-        prefix = bool(args.config)
-        plans = {m.name: _plan(m, prefix=prefix) for m in models}
+        plans = _plans(args)
     except GemmaServeError as exc:
         print(f"gemma-serve: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"models": [_json(m, plans[m.name]) for m in models]}, indent=2))
+        print(json.dumps({"models": [_json(p) for p in plans]}, indent=2))
     else:
         console = Console()
-        for model in models:
-            plan = plans[model.name]
-            console.print(render(model, plan))
-            for note in plan.notes:
+        for plan in plans:
+            console.print(render(plan))
+            for note in plan.capacity.notes:
                 console.print(f"  - {note}", highlight=False)
     return 0
 
 
-def _json(model: ModelConfig, plan: CapacityPlan) -> dict[str, Any]:
-    """The plan, plus the launch on this host: the vLLM argv and engine env a replica runs."""
-    launch = plan_model_launch(
-        model, host_cpus=os.cpu_count() or 1, cache_root=cache_root(), server=ServerConfig()
-    )
-    return {
-        "name": model.name,
-        **plan.model_dump(mode="json"),
-        "launch": {"vllm_argv": launch.vllm_argv, "env": launch.env},
-    }
-
-
-def _plan(model: ModelConfig, *, prefix: bool) -> CapacityPlan:
-    try:
-        return plan_capacity(model, cpu_count=os.cpu_count())
-    except GemmaServeError as exc:
-        if not prefix:
-            raise
-        raise type(exc)(f"model {model.name!r}: {exc}") from None
-
-
-def _models(args: argparse.Namespace) -> list[ModelConfig]:
+def _plans(args: argparse.Namespace) -> list[ModelPlan]:
+    host = local_facts()
     if args.config and args.variant:
         raise ConfigError("give either --config FILE or --variant, not both")
-    if args.config:
+    if not args.config:
+        if not args.variant:
+            raise ConfigError("give --variant (e.g. --variant 4b --gpu l4) or --config FILE")
+        return [plan_model(_model_from_flags(args), host)]
+    config = load_config(args.config)
+    if args.model:
         try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            raise ConfigError(_fp16_hint(str(exc))) from None
-        if args.model:
-            try:
-                return [config.model(args.model)]
-            except KeyError as exc:
-                raise ConfigError(str(exc.args[0])) from None
-        return list(config.models)
-    if not args.variant:
-        raise ConfigError("give --variant (e.g. --variant 4b --gpu l4) or --config FILE")
-    return [_model_from_flags(args)]
+            config = config.model_copy(update={"models": [config.model(args.model)]})
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+    return plan_deployment(config, host).models
+
+
+def _json(plan: ModelPlan) -> dict[str, Any]:
+    """The plan, plus its launch on this host: the vLLM argv and engine env a replica runs."""
+    cores = usable_cores()[: plan.cpu.cores] if plan.cpu else []
+    launch = launch_on_node(plan, cores=cores, cache_root=cache_root())
+    return {**plan.model_dump(mode="json"), "launch": launch.model_dump(mode="json")}
 
 
 def _model_from_flags(args: argparse.Namespace) -> ModelConfig:
     variant = catalogue.variant(args.variant)
     accel = catalogue.accelerator(args.gpu)
-    catalogue.check_dtype(variant, args.dtype)
     tp: int | str = args.tp
     if tp != "auto":
         try:
@@ -140,6 +119,7 @@ def _model_from_flags(args: argparse.Namespace) -> ModelConfig:
         "source": f"google/gemma-3-{variant.name}-it",
         "max_model_len": args.max_model_len,
         "dtype": {"bf16": "bfloat16", "fp32": "float32"}.get(args.dtype.lower(), args.dtype),
+        "flavour": "it",
         "hardware": {"accelerator": accel.name, "count": args.gpus},
         "tensor_parallel_size": tp,
         "engine": engine,
@@ -165,38 +145,34 @@ def _flag_names(msg: str) -> str:
     return msg
 
 
-def _fp16_hint(msg: str) -> str:
-    if ".dtype=" in msg and any(s in msg.lower() for s in ("float16", "fp16", "half")):
-        return msg + "; Gemma 3 is unstable in float16 and vLLM refuses it: use bfloat16"
-    return msg
-
-
-def render(model: ModelConfig, plan: CapacityPlan) -> Table:
+def render(plan: ModelPlan) -> Table:
     """The plan as a two-column rich table (notes are printed after it)."""
-    hw = "cpu" if plan.accelerator == "cpu" else f"{model.hardware.count}x {plan.accelerator}"
-    title = f"gemma-3-{plan.variant} on {hw}"
-    if model.name != f"gemma-3-{plan.variant}":
-        title = f"{model.name}: {title}"
-    table = Table(
-        title=title,
-        show_header=False,
-    )
+    cap, sched = plan.capacity, plan.engine.scheduler
+    device = plan.accelerator.name
+    hw = f"cpu, {plan.cpu.cores} core(s)" if plan.cpu else f"{plan.tensor_parallel_size}x {device}"
+    title = f"gemma-3-{plan.variant.name} on {hw}"
+    if plan.name != f"gemma-3-{plan.variant.name}":
+        title = f"{plan.name}: {title}"
+    table = Table(title=title, show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
-    local_mib = plan.kv_bytes_per_sequence_local / 1024**2
+    local_mib = cap.kv_bytes_per_sequence_local / 1024**2
     rows = [
         ("tensor parallel size", str(plan.tensor_parallel_size)),
         ("max model len", f"{plan.max_model_len:,} tokens"),
-        ("weights (text)", _gib(plan.weight_bytes)),
-        ("weights (vision)", _gib(plan.vision_bytes)),
-        ("runtime + activations", _gib(plan.overhead_bytes)),
-        ("KV cache", _gib(plan.kv_cache_bytes)),
-        ("KV per token (global layers)", f"{plan.kv_bytes_per_token / 1024:,.0f} KiB"),
+        ("images per prompt", str(plan.images.per_prompt)),
+        ("engine", "eager" if plan.engine.enforce_eager else "compiled"),
+        ("weights (text)", _gib(cap.weight_bytes)),
+        ("weights (vision)", _gib(cap.vision_bytes)),
+        ("runtime + activations", _gib(cap.overhead_bytes)),
+        ("  of which CUDA graphs", _gib(cap.cuda_graph_bytes)),
+        ("KV cache", _gib(cap.kv_cache_bytes)),
+        ("KV per token (global layers)", f"{cap.kv_bytes_per_token / 1024:,.0f} KiB"),
         ("KV per sequence (local layers)", f"{local_mib:,.1f} MiB"),
-        ("KV capacity", f"{plan.kv_capacity_tokens:,} tokens"),
-        ("full-context sequences at once", f"{plan.max_concurrent_full_context:,}"),
-        ("block size / batched tokens", f"{plan.block_size} / {plan.max_num_batched_tokens:,}"),
-        ("max num seqs", f"{plan.max_num_seqs:,}"),
+        ("KV capacity", f"{cap.kv_capacity_tokens:,} tokens"),
+        ("full-context sequences at once", f"{cap.max_concurrent_full_context:,}"),
+        ("block size / batched tokens", f"{sched.block_size} / {sched.max_num_batched_tokens:,}"),
+        ("max num seqs", f"{sched.max_num_seqs:,}"),
     ]
     for what, value in rows:
         table.add_row(what, value)

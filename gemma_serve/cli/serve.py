@@ -31,8 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gemma_serve.config.loader import EMBEDDED_270M, load_config
     from gemma_serve.models.prepare import prepare_embedded
-    from gemma_serve.serve.app import plan_for
-    from gemma_serve.serve.runtime import serve_forever
+    from gemma_serve.planner import plan_deployment
+    from gemma_serve.serve.cores import local_facts
+    from gemma_serve.serve.runtime import check_local_fit, serve_forever
 
     overrides = list(args.overrides)
     if args.host is not None:
@@ -40,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None:
         overrides.append(f"server.port={args.port}")
     config = load_config(args.config, overrides=overrides)
-    plan = plan_for(config)  # refuses what cannot work before anything starts
-    if any(m.source == EMBEDDED_270M for m in config.models):
-        prepare_embedded()
-    return serve_forever(config, plan)
+    # Refuses what cannot work before anything starts.
+    plan = plan_deployment(config, local_facts())
+    if not config.cluster.address:
+        check_local_fit(plan, config.cluster)
+        if any(m.source == EMBEDDED_270M for m in config.models):
+            prepare_embedded()  # once here, with progress, rather than in each replica
+    return serve_forever(plan, config.cluster)

@@ -89,7 +89,7 @@ def describe_validation_error(exc: ValidationError, data: Any) -> str:
     """`key.path=value: problem (allowed: ...)` for the first error, plus a count."""
     first = exc.errors()[0]
     loc = ".".join(str(p) for p in first["loc"])
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] == "literal_error":

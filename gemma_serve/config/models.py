@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gemma_serve.catalogue import dtype_problem
+from gemma_serve.config._kinds import AcceleratorName, Dtype
 
 Variant = Literal["270m", "1b", "4b", "12b", "27b"]
 Flavour = Literal["pt", "it"]
-Dtype = Literal["bfloat16", "float32", "auto"]
-Accelerator = Literal["cpu", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb", "h200"]
 
 
 class _Strict(BaseModel):
@@ -23,7 +24,7 @@ class _Strict(BaseModel):
 class HardwareConfig(_Strict):
     """Where one replica of a model runs."""
 
-    accelerator: Accelerator = Field(
+    accelerator: AcceleratorName = Field(
         "cpu", description="GPU kind of each replica, or `cpu` for vLLM's CPU engine."
     )
     count: int = Field(
@@ -32,7 +33,9 @@ class HardwareConfig(_Strict):
     cpu_cores: int | None = Field(
         None,
         ge=1,
-        description="On `cpu`: cores to bind the engine to; default all the machine's cores.",
+        description="On `cpu`: cores one replica's engine binds (split evenly over its TP "
+        "ranks); Ray reserves that many CPUs per replica, so replicas never share cores. "
+        "Default: every core of the node (locally, this machine's).",
     )
 
 
@@ -105,8 +108,10 @@ class EngineConfig(_Strict):
     quantization: Literal["fp8", "awq", "gptq", "bitsandbytes"] | None = Field(
         None, description="Weight quantization method, if the checkpoint uses one."
     )
-    enforce_eager: bool = Field(
-        True, description="Skip torch.compile/CUDA graphs: faster start, slower steps on GPU."
+    enforce_eager: bool | None = Field(
+        None,
+        description="Skip torch.compile and CUDA graphs: a faster first start, slower steps. "
+        "Default: the planner's choice per accelerator (compiled on GPUs).",
     )
     seed: int = Field(0, description="Engine random seed.")
 
@@ -114,8 +119,12 @@ class EngineConfig(_Strict):
 class MultimodalConfig(_Strict):
     """Image input limits (Gemma 3 4B and larger)."""
 
-    max_images_per_prompt: int = Field(
-        1, ge=0, le=32, description="Images allowed in one request; 0 disables images."
+    max_images_per_prompt: int | None = Field(
+        None,
+        ge=0,
+        le=32,
+        description="Images allowed in one request; 0 disables images (vLLM then skips the "
+        "vision tower). Default: 1 on 4B and larger, 0 on the text-only 270M and 1B.",
     )
     do_pan_and_scan: bool = Field(
         False, description="Crop large or non-square images into up to 4 extra 896px tiles."
@@ -144,7 +153,11 @@ class ModelConfig(_Strict):
         description="Name clients put in the request's `model` field.",
     )
     variant: Variant = Field(..., description="Gemma 3 size.")
-    flavour: Flavour = Field("it", description="`pt` pretrained or `it` instruction-tuned.")
+    flavour: Flavour = Field(
+        "it",
+        description="`it` instruction-tuned (chat) or `pt` pretrained (text continuation): "
+        "chat answers on a `pt` model carry a warning header and a startup warning is logged.",
+    )
     source: str = Field(
         ...,
         min_length=1,
@@ -157,7 +170,7 @@ class ModelConfig(_Strict):
     max_output_tokens: int = Field(
         8192, ge=1, le=8192, description="Ceiling of one request's `max_tokens`."
     )
-    dtype: Dtype = Field("bfloat16", description="Weight and activation dtype (never fp16).")
+    dtype: Dtype = Field("bfloat16", description="Weight and activation dtype (never float16).")
     hardware: HardwareConfig = Field(
         default_factory=HardwareConfig, description="Accelerators of one replica."
     )
@@ -174,6 +187,14 @@ class ModelConfig(_Strict):
     chat_template: str | None = Field(
         None, description="Jinja chat template path; default the checkpoint's own."
     )
+
+    @field_validator("dtype", mode="before")
+    @classmethod
+    def _gemma_dtype(cls, value: object) -> object:
+        problem = dtype_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _tp_positive(self) -> ModelConfig:

@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 from gemma_serve.engine.errors import translate_engine_error
+from gemma_serve.errors import EngineDead
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -56,7 +57,7 @@ class VllmEngine:
             await init_app_state(client, app.state, args, tasks)
         except BaseException as exc:
             await stack.aclose()
-            raise translate_engine_error(exc) from exc
+            raise translate_engine_error(exc, doing="vLLM failed to start") from exc
         # vLLM's engine-error handler flips `state.server.should_exit` (its uvicorn
         # server); under Ray Serve the replica's health check restarts us instead.
         app.state.server = types.SimpleNamespace()
@@ -71,9 +72,9 @@ class VllmEngine:
         try:
             await self.client.check_health()
         except BaseException as exc:
-            raise translate_engine_error(exc) from exc
+            raise translate_engine_error(exc, doing="engine health check") from exc
         if self.client.errored:
-            raise translate_engine_error(RuntimeError("engine reported an error"))
+            raise EngineDead("the vLLM engine reported an error and stopped serving")
 
     async def shutdown(self) -> None:
         await self._stack.aclose()

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except GemmaServeError as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(describe(plans, values))
+    print(describe(plans))
     return 0
 
 

@@ -6,8 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
 
+from gemma_serve import catalogue
+from gemma_serve.config._kinds import GpuKind
+
 #: The GPU kinds of `HardwareConfig.accelerator`; the chart has one worker group per kind.
-GpuAccelerator = Literal["l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb", "h200"]
+GpuAccelerator = GpuKind
 
 #: Placeholder key `schema.py` turns into a `$ref` to an embedded Kubernetes definition.
 K8S_REF = "x-gemma-serve-k8s"
@@ -19,14 +22,10 @@ def ray_accelerator_type(accelerator: str) -> str:
     Worker groups advertise `accelerator_type:<name>`, so Ray (and its
     autoscaler, even at zero pods) can tell an A100 80GB node from a 40GB one.
     """
-    return {
-        "l4": "L4",
-        "a10g": "A10G",
-        "a100-40gb": "A100-40G",
-        "a100-80gb": "A100-80G",
-        "h100-80gb": "H100",
-        "h200": "H200",
-    }[accelerator]
+    name = catalogue.accelerator(accelerator).ray_name
+    if name is None:
+        raise ValueError(f"{accelerator} is not a GPU kind")
+    return name
 
 
 def k8s_ref(kind: str, *, array: bool = False) -> WithJsonSchema:

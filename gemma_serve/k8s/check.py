@@ -2,7 +2,7 @@
 
 Helm's schema catches shape errors; whether a model fits its GPUs is the
 planner's call, which Helm cannot make. This runs the same `validate_config`
-and `plan_capacity` the Serve application will run in the cluster.
+and `plan_deployment` the Serve application will run in the cluster.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from gemma_serve.config.loader import describe_validation_error, read_yaml
 from gemma_serve.errors import ConfigError
 from gemma_serve.k8s.values import ChartValues
-from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
+from gemma_serve.planner import HostFacts, ModelPlan, plan_deployment
 
 
 def chart_dir() -> Path:
@@ -49,7 +49,7 @@ def merged_values(*files: Path, chart: Path | None = None) -> dict[str, Any]:
     return values
 
 
-def check_values(values: Mapping[str, Any], *, chart: Path | None = None) -> list[CapacityPlan]:
+def check_values(values: Mapping[str, Any], *, chart: Path | None = None) -> list[ModelPlan]:
     """Validate merged values like Helm, then as models (ConfigError); plan each model (PlanError).
 
     Helm's check is the chart's values.schema.json (Ray depends on `jsonschema`,
@@ -63,7 +63,10 @@ def check_values(values: Mapping[str, Any], *, chart: Path | None = None) -> lis
         chart_values = ChartValues.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, values)) from None
-    return [plan_capacity(model) for model in chart_values.gemmaServe.models]
+    config = chart_values.gemmaServe
+    # A CPU model in the chart names its cores; GPU models do not depend on them.
+    cores = max((m.hardware.cpu_cores or 1 for m in config.models), default=1)
+    return plan_deployment(config, HostFacts(cores_per_node=cores)).models
 
 
 def _schema_errors(values: Mapping[str, Any], schema_path: Path) -> list[str]:
@@ -77,13 +80,11 @@ def _schema_errors(values: Mapping[str, Any], schema_path: Path) -> list[str]:
     return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors]
 
 
-def describe(plans: list[CapacityPlan], values: Mapping[str, Any]) -> str:
+def describe(plans: list[ModelPlan]) -> str:
     """One line per model: what was planned."""
-    lines = []
-    for plan, model in zip(plans, values["gemmaServe"]["models"], strict=True):
-        lines.append(
-            f"{model['name']}: Gemma 3 {plan.variant} on {plan.tensor_parallel_size}x "
-            f"{plan.accelerator}, {plan.kv_capacity_tokens:,} KV tokens, "
-            f"{plan.max_concurrent_full_context} sequences of {plan.max_model_len} tokens at once"
-        )
-    return "\n".join(lines)
+    return "\n".join(
+        f"{p.name}: Gemma 3 {p.variant.name} on {p.tensor_parallel_size}x {p.accelerator.name}, "
+        f"{p.capacity.kv_capacity_tokens:,} KV tokens, "
+        f"{p.capacity.max_concurrent_full_context} sequences of {p.max_model_len} tokens at once"
+        for p in plans
+    )

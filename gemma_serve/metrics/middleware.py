@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from time import perf_counter
 
 from starlette.requests import ClientDisconnect
@@ -23,12 +24,10 @@ from gemma_serve.metrics.edge import (
     error_type_for_status,
 )
 
-__all__ = ["OBSERVED_PATHS", "EdgeMetricsMiddleware", "usage_from_json"]
+__all__ = ["EdgeMetricsMiddleware", "usage_from_json"]
 
 logger = logging.getLogger(__name__)
 
-#: POST requests whose path ends with one of these are measured; the rest pass untouched.
-OBSERVED_PATHS = ("/v1/completions", "/v1/chat/completions")
 _EVENT_STREAM = b"text/event-stream"
 _DONE = b"data: [DONE]"
 _USAGE = b'"usage"'
@@ -37,18 +36,22 @@ _decoder = json.JSONDecoder()
 
 
 class EdgeMetricsMiddleware:
-    """Wrap an ASGI app; `model` is the served model name every series is labelled with."""
+    """Wrap an ASGI app; measure requests `observe(scope)` selects, labelled `model`."""
 
-    def __init__(self, app: ASGIApp, *, metrics: EdgeMetrics, model: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: EdgeMetrics,
+        model: str,
+        observe: Callable[[Scope], bool],
+    ) -> None:
         self.app = app
         self._model = metrics.for_model(model)
+        self._observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or not scope["path"].endswith(OBSERVED_PATHS)
-        ):
+        if not self._observe(scope):
             await self.app(scope, receive, send)
             return
         await _Exchange(self._model, scope, receive, send).run(self.app)

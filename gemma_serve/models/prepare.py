@@ -52,8 +52,28 @@ def chat_template() -> str:
 
 
 def prepare_embedded(root: Path | None = None, *, step: Step = lambda _: None) -> Path:
-    """Return the verified checkpoint directory, converting it first if needed."""
+    """Return the verified checkpoint directory, converting it first if needed.
+
+    Safe to call from several processes at once (replicas starting on one node):
+    one converts, the others wait for it and then only verify.
+    """
     target = embedded_checkpoint(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(target.with_name(f".{target.name}.lock")):
+        return _prepare(target, step)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An inter-process lock held for the block (released when the process dies, too)."""
+    import fcntl
+
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _prepare(target: Path, step: Step) -> Path:
     if _manifest_ok(target):
         step("verified existing checkpoint")
         return target

@@ -10,7 +10,9 @@ vLLM's profiling run leaves used, per rank:
   (Gemma's 262K vocabulary makes this large);
 - vision encoder profile (images on): up to 16 images of 4096 patches through
   SigLIP;
-- CUDA graphs when `enforce_eager` is off: 1 GiB.
+- CUDA graphs (compiled engines, vLLM's default on GPUs): vLLM captures one
+  graph per batch size up to `max_num_seqs` (at most 512) and keeps their
+  memory pool; estimated at 1 GiB per rank (vLLM measures it at start).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from gemma_serve.config.models import ModelConfig
 
 #: Bytes per weight of the linear layers under each quantization.
 _QUANT_BYTES = {"fp8": 1.0, "awq": 0.5625, "gptq": 0.5625, "bitsandbytes": 0.5625}
+#: CUDA-graph memory pool per rank when the engine is compiled (see the module docstring).
+CUDA_GRAPH_BYTES = GiB
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -44,9 +48,9 @@ def weight_bytes(variant: Gemma3Variant, model: ModelConfig) -> int:
     return int(embed * elem + linear * per)
 
 
-def vision_bytes(variant: Gemma3Variant, model: ModelConfig) -> int:
-    """SigLIP + projector; vLLM skips the tower when images are limited to 0."""
-    if not variant.multimodal or model.multimodal.max_images_per_prompt == 0:
+def vision_bytes(variant: Gemma3Variant, model: ModelConfig, *, images: bool) -> int:
+    """SigLIP + projector; vLLM skips the tower when images are off (limit 0)."""
+    if not images or variant.vision is None:
         return 0
     return variant.vision_params() * dtype_bytes(model.dtype)
 
@@ -59,8 +63,9 @@ def overhead_bytes_per_rank(
     max_num_batched_tokens: int,
     max_num_seqs: int,
     images: bool,
+    compiled: bool,
 ) -> int:
-    """Runtime + activation peak + sampler + encoder + graphs on one rank."""
+    """Runtime + activation peak + sampler + encoder + CUDA graphs on one rank."""
     elem = dtype_bytes(model.dtype)
     runtime = int(0.75 * GiB) + (int(0.25 * GiB) if tp > 1 else 0)
     width = 4 * variant.hidden_size + 3 * variant.intermediate_size // tp
@@ -72,5 +77,5 @@ def overhead_bytes_per_rank(
         n_images = max(1, min(max_num_batched_tokens // 256, 16))
         patches = (v.image_size // v.patch_size) ** 2
         encoder = n_images * patches * (4 * v.hidden_size + 2 * v.intermediate_size) * elem // tp
-    graphs = 0 if model.engine.enforce_eager else GiB
+    graphs = CUDA_GRAPH_BYTES if compiled else 0
     return runtime + activations + sampler + encoder + graphs

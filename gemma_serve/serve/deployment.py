@@ -8,6 +8,7 @@ OpenAI app. No proxy actor, no Ray handle hop, no re-encoding of chunks.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,9 @@ from ray.serve.deployment import Application
 
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.metrics import create_edge_metrics
-from gemma_serve.planner.launch import ModelLaunch
+from gemma_serve.planner import ModelPlan
+from gemma_serve.planner.render import actor_options, deployment_options
+from gemma_serve.serve.node import resolve_on_node
 
 _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
@@ -32,22 +35,26 @@ class ModelServer:
     `IngressModelServer` is the same replica serving HTTP itself.
     """
 
-    async def __init__(self, launch: dict[str, Any], server: dict[str, Any]) -> None:  # type: ignore[misc]
-        from gemma_serve.engine.vllm_engine import VllmEngine
-
-        self._launch = ModelLaunch.model_validate(launch)
+    async def __init__(self, plan: dict[str, Any], server: dict[str, Any]) -> None:  # type: ignore[misc]
+        self._plan = ModelPlan.model_validate(plan)
         self._server = ServerConfig.model_validate(server)
         self._api: Any = None
+        # On this node: claim the cores, find or prepare the checkpoint, render the launch.
+        launch, self._cores = await asyncio.to_thread(resolve_on_node, self._plan)
+        # Before vLLM is imported: its engine-core child inherits this environment.
+        os.environ.update(launch.env)
+        from gemma_serve.engine.vllm_engine import VllmEngine
+
         # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
         self._metrics = create_edge_metrics()
-        self._engine = await VllmEngine.start(self._launch.vllm_argv)
+        self._engine = await VllmEngine.start(launch.vllm_argv)
         self._reporter = asyncio.create_task(self._report_replicas())
 
     async def _asgi_app(self) -> Any:
         from gemma_serve.api.app import build_model_api
 
         if self._api is None:
-            self._api = build_model_api(self._engine, self._launch, self._server, self._metrics)
+            self._api = build_model_api(self._engine, self._plan, self._server, self._metrics)
         return self._api
 
     async def check_health(self) -> None:
@@ -97,7 +104,7 @@ class ModelServer:
         """Publish this deployment's replica counts (the replica-count panels and alert)."""
         context = serve.get_replica_context()
         app, name = context.app_name, context.deployment
-        edge = self._metrics.for_model(self._launch.name)
+        edge = self._metrics.for_model(self._plan.name)
         while True:
             try:
                 status = await asyncio.to_thread(serve.status)
@@ -121,6 +128,9 @@ class ModelServer:
         engine = getattr(self, "_engine", None)
         if engine is not None:
             engine.client.shutdown()
+        cores = getattr(self, "_cores", None)
+        if cores is not None:
+            cores.release()
 
 
 @serve.ingress()
@@ -131,18 +141,10 @@ class IngressModelServer(ModelServer):
         return await self._asgi_app()
 
 
-def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool) -> Application:
-    """Bind one model's deployment with the planner's resources and limits."""
-    options: dict[str, Any] = dict(launch.deployment_options)
-    actor: dict[str, Any] = {
-        "num_cpus": launch.replica_cpus,
-        "runtime_env": {"env_vars": dict(launch.env)},
-    }
-    if launch.replica_gpus and len(launch.placement_bundles) <= 1:
-        actor["num_gpus"] = launch.replica_gpus
-    if launch.accelerator_type:
-        actor["accelerator_type"] = launch.accelerator_type
-    if launch.routing == "prefix_aware":
+def model_deployment(plan: ModelPlan, server: ServerConfig, *, ingress: bool) -> Application:
+    """Bind one model's deployment with the plan's resources and limits."""
+    options = deployment_options(plan)
+    if plan.routing == "prefix_aware":
         # Ray Serve LLM's router: prefix-cache affinity, falling back to
         # power-of-two choices when replicas' loads diverge.
         options["request_router_config"] = {
@@ -150,13 +152,10 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool
             # Ray's default (inf) never balances: a hot prefix would pile onto one replica.
             "request_router_kwargs": {"imbalanced_threshold": _IMBALANCE_THRESHOLD},
         }
-    if len(launch.placement_bundles) > 1:
-        options["placement_group_bundles"] = launch.placement_bundles
-        options["placement_group_strategy"] = "STRICT_PACK"
     cls = IngressModelServer if ingress else ModelServer
     deployment = serve.deployment(cls).options(  # type: ignore[attr-defined]
-        name=_deployment_name(launch.name),
-        ray_actor_options=actor,
+        name=deployment_name(plan.name),
+        ray_actor_options=actor_options(plan),
         health_check_period_s=_HEALTH_PERIOD_S,
         health_check_timeout_s=_HEALTH_TIMEOUT_S,
         graceful_shutdown_timeout_s=server.drain_timeout_s,
@@ -165,8 +164,9 @@ def model_deployment(launch: ModelLaunch, server: ServerConfig, *, ingress: bool
         logging_config={"enable_access_log": False},
         **options,
     )
-    return deployment.bind(launch.model_dump(mode="json"), server.model_dump(mode="json"))
+    return deployment.bind(plan.model_dump(mode="json"), server.model_dump(mode="json"))
 
 
-def _deployment_name(model_name: str) -> str:
+def deployment_name(model_name: str) -> str:
+    """The Serve deployment of a model (Ray Serve's metrics label it `deployment`)."""
     return "model-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in model_name)

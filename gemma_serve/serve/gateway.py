@@ -38,10 +38,10 @@ def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
 class Gateway:
     """Pure-ASGI router over model deployments; `/v1/models`, `/health`, `/metrics` merged."""
 
-    def __init__(self, models: dict[str, DeploymentHandle], cards: list[dict[str, Any]]) -> None:
+    def __init__(self, models: dict[str, DeploymentHandle], cards: str) -> None:
         self._models = {name: h.options(stream=True) for name, h in models.items()}
         self._unary = models
-        self._cards_body = json.dumps({"object": "list", "data": cards}).encode()
+        self._cards_body = cards.encode()
 
     async def __serve_build_asgi_app__(self) -> Any:
         return _Asgi3(self._asgi)

@@ -10,41 +10,39 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gemma_serve.config.models import DeploymentConfig
-from gemma_serve.planner.launch import LaunchPlan
-
-#: Ray Serve's fast path: HAProxy on the API port forwarding straight to replica servers.
-SERVE_ENV = {
-    "RAY_SERVE_ENABLE_HA_PROXY": "1",
-    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-    # Throughput mode alone would buffer replica logs (vLLM's warnings too) into a file,
-    # 1000 at a time: operators see them on the console / in pod logs, as they happen.
-    "RAY_SERVE_LOG_TO_STDERR": "1",
-    # Keep Ray's own chatter off the 2 cores we serve on.
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_DEDUP_LOGS": "1",
-    # Ray starts workers at niceness 15; the engine must not lose the CPU to a load generator.
-    "RAY_worker_niceness": "0",
-    # Locally HAProxy is Ray's own and learns of a leaving replica at once; no need to
-    # keep a draining replica for 30 s as one must behind an external load balancer.
-    "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "1",
-    # Every CPU cycle Ray's control plane spends is taken from the engine's threads.
-    # A single-node deployment needs no 10 Hz control loop, no prestarted idle
-    # workers, no task-event stream and no Ray-internal metrics (ours are on /metrics).
-    "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
-    "RAY_enable_worker_prestart": "0",
-    "RAY_prestart_worker_first_driver": "0",
-    "RAY_task_events_report_interval_ms": "0",
-    "RAY_enable_metrics_collection": "0",
-    "RAY_event_stats": "0",
-}
+from gemma_serve.config.models import ClusterConfig
+from gemma_serve.errors import DeployFailed, PlanError
+from gemma_serve.planner import DeploymentPlan
+from gemma_serve.serve.cores import usable_cores
+from gemma_serve.serve.ray_env import LOCAL_RAY_ENV
 
 Say = Callable[[str], None]
 
 
-def serve_forever(config: DeploymentConfig, plan: LaunchPlan, *, say: Say = print) -> int:
+def check_local_fit(plan: DeploymentPlan, cluster: ClusterConfig) -> int:
+    """Logical CPUs for a locally started Ray; a PlanError if the replicas cannot all run.
+
+    Each CPU replica reserves the cores its engine binds, so their sum at the
+    largest replica counts must fit this machine, or the last replicas would wait
+    for cores forever.
+    """
+    cpus = cluster.num_cpus or len(usable_cores())
+    need = sum(m.cpu.cores * m.max_replicas for m in plan.models if m.cpu is not None)
+    if need > cpus:
+        parts = ", ".join(
+            f"{m.name} {m.max_replicas}x{m.cpu.cores}" for m in plan.models if m.cpu is not None
+        )
+        raise PlanError(
+            f"the CPU replicas bind {need} cores ({parts}) but this machine has {cpus}; "
+            "lower hardware.cpu_cores or autoscaling.max_replicas"
+        )
+    return cpus
+
+
+def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = print) -> int:
     """Start Ray and the application, block until a signal, shut down cleanly."""
-    os.environ.update(SERVE_ENV)
+    num_cpus = check_local_fit(plan, cluster) if not cluster.address else 0
+    os.environ.update(LOCAL_RAY_ENV)
     import psutil
     import ray
     from ray import serve
@@ -55,19 +53,17 @@ def serve_forever(config: DeploymentConfig, plan: LaunchPlan, *, say: Say = prin
     started = time.monotonic()
     previous: dict[signal.Signals, Any] = {}
     try:
-        _start_ray(config, plan)
-        serve.start(
-            http_options={"host": config.server.host, "port": config.server.port},
-        )
+        _start_ray(cluster, num_cpus)
+        serve.start(http_options={"host": plan.server.host, "port": plan.server.port})
         # After ray.init, which installs handlers of its own.
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
         say(f"starting {', '.join(m.name for m in plan.models)} (engine start takes a minute)")
-        serve.run(application(config, plan), name=APP_NAME, route_prefix="/", blocking=False)
+        serve.run(application(plan), name=APP_NAME, route_prefix="/", blocking=False)
         while not stop.is_set() and not _app_running(APP_NAME):
             stop.wait(0.5)
         if not stop.is_set():
-            url = f"http://{config.server.host}:{config.server.port}/v1"
+            url = f"http://{plan.server.host}:{plan.server.port}/v1"
             _yield_control_plane()
             say(f"ready in {time.monotonic() - started:.0f}s: {url}")
             stop.wait()
@@ -88,18 +84,18 @@ def serve_forever(config: DeploymentConfig, plan: LaunchPlan, *, say: Say = prin
                 signal.signal(sig, handler)
 
 
-def _start_ray(config: DeploymentConfig, plan: LaunchPlan) -> None:
+def _start_ray(cluster: ClusterConfig, num_cpus: int) -> None:
     import ray
 
-    if config.cluster.address:
-        ray.init(address=config.cluster.address, logging_level=logging.WARNING)
+    if cluster.address:
+        ray.init(address=cluster.address, logging_level=logging.WARNING)
         return
     ray.init(
-        num_cpus=plan.ray_num_cpus,
+        num_cpus=num_cpus,
         include_dashboard=False,
         logging_level=logging.WARNING,
         log_to_driver=True,
-        runtime_env={"env_vars": dict(SERVE_ENV)},
+        runtime_env={"env_vars": dict(LOCAL_RAY_ENV)},
     )
 
 
@@ -111,8 +107,14 @@ def _app_running(name: str) -> bool:
     if status is None:
         return False
     if status.status in (ApplicationStatus.DEPLOY_FAILED, ApplicationStatus.UNHEALTHY):
-        raise RuntimeError(f"application {name} failed to start: {status.message}")
+        raise DeployFailed(f"application {name} failed to start: {_first_line(status.message)}")
     return bool(status.status == ApplicationStatus.RUNNING)
+
+
+def _first_line(message: str) -> str:
+    """The line of a Serve failure message that names the cause (its last non-empty one)."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no reason given"
 
 
 #: Ray processes off the request path: they run at the lowest priority so that

@@ -22,7 +22,7 @@ from gemma_serve.api.app import ErrorEdge
 from gemma_serve.api.images import ImageGuard, ImagePolicy, inspect_image
 from gemma_serve.config.loader import load_config
 from gemma_serve.config.models import MultimodalConfig
-from gemma_serve.planner.launch import plan_launch
+from gemma_serve.planner import HostFacts, plan_deployment
 
 TINY_YAML = Path(__file__).resolve().parents[1] / "e2e" / "tiny_mm.yaml"
 
@@ -67,7 +67,8 @@ class Recorder:
 
 
 def policy(accepts: bool = True, **limits: Any) -> ImagePolicy:
-    return ImagePolicy("m", accepts, MultimodalConfig(**{"max_images_per_prompt": 2, **limits}))
+    config = MultimodalConfig(**{"max_images_per_prompt": 2, **limits})
+    return ImagePolicy("m", accepts, config.max_images_per_prompt or 0, config)
 
 
 def post(
@@ -277,18 +278,14 @@ def test_inspect_image_returns_the_decoded_image() -> None:
 
 
 def test_policy_from_the_planner() -> None:
-    text_only = plan_launch(load_config(None), host_cpus=2, cache_root=Path("/nonexistent")).models[
-        0
-    ]
-    assert not ImagePolicy.from_launch(text_only).accepts_images
+    host = HostFacts(cores_per_node=2)
+    text_only = plan_deployment(load_config(None), host).models[0]
+    assert not ImagePolicy.from_plan(text_only).has_vision
     tiny = load_config(TINY_YAML, overrides=["models.0.source=/nonexistent"])
-    launch = plan_launch(tiny, host_cpus=2, cache_root=Path("/nonexistent")).models[0]
-    pol = ImagePolicy.from_launch(launch)
-    assert pol.accepts_images and pol.model == "gemma-3-tiny-mm"
-    assert pol.limits.max_images_per_prompt == 2
-    assert pol.limits.allowed_media_domains == ["127.0.0.1"]
-    if hasattr(launch, "multimodal"):  # once the planner hands the config over whole
-        assert pol.limits == tiny.models[0].multimodal
+    pol = ImagePolicy.from_plan(plan_deployment(tiny, host).models[0])
+    assert pol.has_vision and pol.model == "gemma-3-tiny-mm"
+    assert pol.per_prompt == 2
+    assert pol.limits == tiny.models[0].multimodal
 
 
 def test_public_surface() -> None:

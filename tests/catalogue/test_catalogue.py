@@ -66,7 +66,8 @@ def test_accelerators_cover_the_required_kinds() -> None:
     names = set(catalogue.accelerator_names())
     assert {"cpu", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb", "h200"} <= names
     assert catalogue.accelerator("cpu").is_cpu
-    assert all(catalogue.accelerator(n).bf16 for n in names)
+    assert catalogue.gpu_kinds() == [n for n in catalogue.accelerator_names() if n != "cpu"]
+    assert catalogue.accelerator("l4").ray_name == "L4"
     sizes = [catalogue.accelerator(n).memory_bytes for n in ("l4", "a100-40gb", "h200")]
     assert sizes == sorted(sizes)
 
@@ -93,6 +94,7 @@ def test_rules() -> None:
         catalogue.check_dtype(one_b, "float16")
     with pytest.raises(PlanError, match=r"fp16.*bfloat16"):
         catalogue.check_dtype(one_b, "fp16")
+    assert catalogue.dtype_problem("bf16") is None
     catalogue.check_dtype(one_b, "bfloat16")
     with pytest.raises(PlanError, match="max_model_len=65536 exceeds gemma-3-1b's context"):
         catalogue.check_context(one_b, 65_536)

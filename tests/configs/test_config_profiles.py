@@ -5,22 +5,43 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gemma_serve.config.loader import load_config
+from gemma_serve.config.models import ModelConfig
 from gemma_serve.errors import PlanError
-from gemma_serve.planner.capacity import plan_capacity
+from gemma_serve.planner import CapacityPlan, HostFacts, plan_deployment, plan_model
+from gemma_serve.planner.render import vllm_argv
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 FILES = sorted(CONFIGS.glob("*.yaml"))
+HOST = HostFacts(cores_per_node=2)
+
+
+def plan_capacity(model: ModelConfig) -> CapacityPlan:
+    plan = plan_model(model, HOST)
+    assert plan.capacity.fits == (plan.capacity.max_concurrent_full_context >= 1)
+    return plan.capacity
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_every_profile_validates_and_plans(path: Path) -> None:
-    config = load_config(path, env={})
-    for model in config.models:
-        plan = plan_capacity(model, cpu_count=2)
-        assert plan.fits, model.name
-        assert plan.kv_capacity_tokens >= model.max_model_len
+    plan = plan_deployment(load_config(path, env={}), HOST)
+    for model in plan.models:
+        assert model.capacity.fits, model.name
+        assert model.capacity.kv_capacity_tokens >= model.max_model_len
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_gpu_profiles_are_compiled_unless_they_ask_for_eager(path: Path) -> None:
+    raw = yaml.safe_load(path.read_text())["models"]
+    plans = plan_deployment(load_config(path, env={}), HOST).models
+    for given, plan in zip(raw, plans, strict=True):
+        if plan.accelerator.is_cpu:
+            continue
+        asked = (given.get("engine") or {}).get("enforce_eager", False)
+        assert plan.engine.enforce_eager == asked, plan.name
+        assert ("--enforce-eager" in vllm_argv(plan, checkpoint="/c")) == asked, plan.name
 
 
 @pytest.mark.parametrize(
@@ -43,7 +64,7 @@ def test_promised_profiles(file: str, variant: str, accelerator: str, count: int
         accelerator,
         count,
     )
-    plan = plan_capacity(model, cpu_count=2)
+    plan = plan_capacity(model)
     assert plan.tensor_parallel_size == tp
     assert plan.max_concurrent_full_context >= 1
 

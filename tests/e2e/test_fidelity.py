@@ -5,13 +5,12 @@ This catches tokenizer, <bos> and dtype mistakes that still produce fluent-looki
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
+#: Prompts and token counts of the transformers reference (conftest's `reference_ids`).
 PROMPTS = [
     "def fibonacci(n):",
     "The capital of France is",
@@ -20,22 +19,6 @@ PROMPTS = [
 ]
 TOKENS = 12
 MUST_MATCH = 8
-
-
-@pytest.fixture(scope="module")
-def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(checkpoint_270m)
-    model = AutoModelForCausalLM.from_pretrained(checkpoint_270m, dtype=torch.bfloat16)
-    out = {}
-    for prompt in PROMPTS:
-        enc = tok(prompt, return_tensors="pt")
-        assert enc["input_ids"][0, 0].item() == 2  # <bos>
-        gen = model.generate(**enc, max_new_tokens=TOKENS, do_sample=False)
-        out[prompt] = gen[0, enc["input_ids"].shape[1] :].tolist()
-    return out
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)

@@ -156,3 +156,18 @@ def test_malformed_json_is_400(default_stack: Stack) -> None:
     )
     assert r.status_code == 400
     assert "error" in r.json()
+
+
+def test_chat_on_the_pretrained_model_carries_a_warning(client: openai.OpenAI) -> None:
+    """`flavour: pt` (the embedded 270M): chat is served, and says it is a pt model."""
+    chat = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4
+    )
+    assert chat.status_code == 200
+    assert "pretrained (pt) checkpoint" in chat.headers["warning"]
+    completion = client.completions.with_raw_response.create(
+        model=MODEL, prompt="Hi", max_tokens=4
+    )
+    assert "warning" not in completion.headers
+    card = client.models.list().data[0]
+    assert card.model_extra is not None and card.model_extra["flavour"] == "pt"

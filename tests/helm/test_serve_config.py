@@ -19,8 +19,7 @@ from ray.serve.schema import ServeDeploySchema
 from gemma_serve.config.loader import validate_config
 from gemma_serve.config.models import DeploymentConfig
 from gemma_serve.k8s import ray_accelerator_type
-from gemma_serve.planner.capacity import plan_capacity
-from gemma_serve.planner.launch import plan_launch
+from gemma_serve.planner import HostFacts, plan_deployment
 from tests.helm.chart import EXAMPLES, OVERLAYS, manifests, merged_values, one, read_values
 
 CASES = [*EXAMPLES, *OVERLAYS]
@@ -55,10 +54,9 @@ def test_serve_config_loads_with_the_config_model_and_plans(path: Path) -> None:
     assert app["args"]["config"] == merged["gemmaServe"]
     given = [validate_config({"models": [m]}).models[0] for m in values["gemmaServe"]["models"]]
     assert list(config.models) == given
-    for model in config.models:
-        plan = plan_capacity(model)
-        assert plan.fits, model.name
-        assert plan.kv_capacity_tokens >= model.max_model_len, model.name
+    for plan in plan_deployment(config, HostFacts(cores_per_node=8)).models:
+        assert plan.capacity.fits, plan.name
+        assert plan.capacity.kv_capacity_tokens >= plan.max_model_len, plan.name
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
@@ -76,7 +74,7 @@ def test_worker_groups_fit_the_planned_replicas(path: Path, tmp_path: Path) -> N
     """Each GPU kind has a group whose pods hold whole replicas, enough of them at max."""
     _, merged, rs = _rendered(path)
     config = DeploymentConfig.model_validate(merged["gemmaServe"])
-    launch = plan_launch(config, host_cpus=8, cache_root=tmp_path)
+    launch = plan_deployment(config, HostFacts(cores_per_node=8))
     cluster = rs["spec"]["rayClusterConfig"]
     groups = {g["groupName"]: g for g in cluster["workerGroupSpecs"]}
     kinds = {m.hardware.accelerator for m in config.models}
@@ -91,8 +89,9 @@ def test_worker_groups_fit_the_planned_replicas(path: Path, tmp_path: Path) -> N
         for model, plan in zip(config.models, launch.models, strict=True):
             if model.hardware.accelerator != kind:
                 continue
-            replica_gpus = sum(b.get("GPU", 0) for b in plan.placement_bundles)
-            replica_cpus = sum(b.get("CPU", 0) for b in plan.placement_bundles)
+            bundles = plan.resources.placement_bundles
+            replica_gpus = sum(b.get("GPU", 0) for b in bundles) or plan.resources.num_gpus
+            replica_cpus = sum(b.get("CPU", 0) for b in bundles) or plan.resources.num_cpus
             assert replica_gpus == model.hardware.count
             per_pod = pod_gpus // int(replica_gpus)
             assert per_pod >= 1, f"{model.name}: a replica does not fit one pod"

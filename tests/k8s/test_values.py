@@ -8,12 +8,14 @@ import typing
 import yaml
 from ray.util.accelerators import accelerators
 
-from gemma_serve.config.models import Accelerator
+from gemma_serve import catalogue
+from gemma_serve.config._kinds import AcceleratorName
 from gemma_serve.k8s import ChartValues, GpuAccelerator, chart_dir, ray_accelerator_type
 
 
-def test_gpu_kinds_are_the_config_models_gpus() -> None:
-    assert set(typing.get_args(GpuAccelerator)) == set(typing.get_args(Accelerator)) - {"cpu"}
+def test_gpu_kinds_are_the_catalogues() -> None:
+    assert list(typing.get_args(GpuAccelerator)) == catalogue.gpu_kinds()
+    assert list(typing.get_args(AcceleratorName)) == catalogue.accelerator_names()
 
 
 def test_ray_accelerator_types_are_rays_names() -> None:
@@ -26,7 +28,7 @@ def test_ray_accelerator_types_are_rays_names() -> None:
 
 
 def test_chart_helper_maps_like_python() -> None:
-    helpers = (chart_dir() / "templates" / "_helpers.tpl").read_text()
+    helpers = (chart_dir() / "templates" / "_catalogue.tpl").read_text()
     block = helpers.split('define "gemma-serve.rayAcceleratorTypes" -}}')[1].split("{{- end")[0]
     mapping = yaml.safe_load(block)
     assert mapping == {k: ray_accelerator_type(k) for k in typing.get_args(GpuAccelerator)}

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from gemma_serve.api.paths import is_generation
 from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware, create_edge_metrics
 from gemma_serve.metrics.promcheck import PrometheusError, PrometheusServer
 from gemma_serve.metrics.promql import PromQuery, all_queries, metric_names
@@ -77,7 +78,7 @@ async def request(middleware: EdgeMetricsMiddleware, path: str) -> None:
 
 
 async def load(metrics: EdgeMetrics) -> None:
-    middleware = EdgeMetricsMiddleware(app, metrics=metrics, model=MODEL)
+    middleware = EdgeMetricsMiddleware(app, metrics=metrics, model=MODEL, observe=is_generation)
     model = metrics.for_model(MODEL)
     model.set_replicas(1, desired=2)
     model.set_max_ongoing_requests(8)

@@ -6,7 +6,15 @@ import pytest
 
 from gemma_serve.config.models import EngineConfig, HardwareConfig, ModelConfig
 from gemma_serve.errors import PlanError
-from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
+from gemma_serve.planner import CapacityPlan, HostFacts, ModelPlan, plan_model
+
+
+def _plan(model: ModelConfig, cores: int = 2) -> ModelPlan:
+    return plan_model(model, HostFacts(cores_per_node=cores))
+
+
+def plan_capacity(model: ModelConfig, cpu_count: int = 2) -> CapacityPlan:
+    return _plan(model, cpu_count).capacity
 
 
 def _model(
@@ -26,18 +34,20 @@ def _model(
 
 def test_cpu_270m_matches_vllm_observed_55356_tokens() -> None:
     # Seen on this machine: VLLM_CPU_KVCACHE_SPACE=1 -> "CPU KV cache size: 55,356 tokens".
-    plan = plan_capacity(_model("270m", 2048))
-    assert plan.kv_capacity_tokens == 55_356
-    assert plan.max_concurrent_full_context == 27
-    assert plan.block_size == 128
-    assert plan.kv_cache_bytes == 1024**3
+    plan = _plan(_model("270m", 2048))
+    assert plan.capacity.kv_capacity_tokens == 55_356
+    assert plan.capacity.max_concurrent_full_context == 27
+    assert plan.engine.scheduler.block_size == 128
+    assert plan.capacity.kv_cache_bytes == 1024**3
 
 
 def test_plan_is_frozen_and_typed() -> None:
-    plan = plan_capacity(_model("270m", 4096))
-    assert isinstance(plan, CapacityPlan)
+    plan = _plan(_model("270m", 4096))
+    assert isinstance(plan, ModelPlan)
     with pytest.raises(ValueError):
         plan.tensor_parallel_size = 2  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        plan.capacity.kv_capacity_tokens = 2  # type: ignore[misc]
 
 
 def test_cpu_kv_scales_with_configured_gib() -> None:
@@ -57,11 +67,11 @@ def test_27b_on_one_l4_is_refused_with_alternatives() -> None:
 
 
 def test_smallest_legal_tp_that_fits_is_chosen() -> None:
-    plan = plan_capacity(_model("27b", 8192, "l4", count=8))
+    plan = _plan(_model("27b", 8192, "l4", count=8))
     assert plan.tensor_parallel_size == 4
-    assert plan.fits
-    assert "uses 4 of the replica's 8 GPUs" in " ".join(plan.notes)
-    assert plan_capacity(_model("1b", 32768, "l4", count=4)).tensor_parallel_size == 1
+    assert plan.capacity.fits
+    assert "uses 4 of the replica's 8 GPUs" in " ".join(plan.capacity.notes)
+    assert _plan(_model("1b", 32768, "l4", count=4)).tensor_parallel_size == 1
 
 
 def test_gpu_kv_is_what_is_left_after_weights_and_overhead() -> None:
@@ -117,24 +127,29 @@ def test_what_cannot_work_is_refused_in_one_line(kwargs: dict, pattern: str) -> 
     assert "\n" not in str(err.value)
 
 
-def test_text_only_images_default_and_full_dump_are_not_a_request() -> None:
-    # The default max_images_per_prompt is 1; a dumped-and-revalidated config carries it.
-    default = _model("1b", 4096)
-    dumped = ModelConfig.model_validate(default.model_dump(mode="json"))
-    assert "max_images_per_prompt" in dumped.multimodal.model_fields_set
-    assert plan_capacity(default).vision_bytes == 0
-    assert plan_capacity(dumped).fits
-    explicit_three = dumped.model_dump(mode="json")
-    explicit_three["multimodal"]["max_images_per_prompt"] = 3
+def test_images_default_to_one_on_4b_and_none_on_text_only_sizes() -> None:
+    assert _plan(_model("4b", 8192, "l4")).images.per_prompt == 1
+    assert _plan(_model("4b", 8192, "l4")).images.input_modalities == ["text", "image"]
+    one_b = _plan(_model("1b", 4096))
+    assert one_b.images.per_prompt == 0 and one_b.capacity.vision_bytes == 0
+    # A dumped-and-revalidated config (what a replica receives) plans the same.
+    dumped = ModelConfig.model_validate(_model("1b", 4096).model_dump(mode="json"))
+    assert _plan(dumped) == one_b
     with pytest.raises(PlanError, match="text-only"):
-        plan_capacity(ModelConfig.model_validate(explicit_three))
+        _plan(_model("1b", 4096, multimodal={"max_images_per_prompt": 3}))
+
+
+def test_images_off_on_4b_means_text_only_everywhere() -> None:
+    off = _plan(_model("4b", 8192, "l4", multimodal={"max_images_per_prompt": 0}))
+    assert off.images.input_modalities == ["text"]
+    assert off.capacity.vision_bytes == 0
 
 
 def test_cpu_tp_auto_is_one_and_explicit_tp_needs_cores() -> None:
-    assert plan_capacity(_model("270m", 4096), cpu_count=2).tensor_parallel_size == 1
-    two = plan_capacity(_model("270m", 4096, tensor_parallel_size=2), cpu_count=2)
+    assert _plan(_model("270m", 4096)).tensor_parallel_size == 1
+    two = _plan(_model("270m", 4096, tensor_parallel_size=2))
     assert two.tensor_parallel_size == 2
-    assert two.kv_cache_bytes == 2 * 1024**3
+    assert two.capacity.kv_cache_bytes == 2 * 1024**3
     with pytest.raises(PlanError, match="needs 4 CPU cores"):
         plan_capacity(_model("270m", 4096, tensor_parallel_size=4), cpu_count=2)
 

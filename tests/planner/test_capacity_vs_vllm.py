@@ -1,10 +1,17 @@
-"""The planner's KV capacity against what vLLM's CPU engine really reports.
+"""The plan against what vLLM's CPU engine really does with the argv production runs.
 
-Each case starts vLLM (eager, in-process engine core) in a child process, one at
-a time, reads "KV cache size: N tokens" from its log, and compares it with
-`kv_capacity_tokens`. Random-weight checkpoints reproduce the KV geometry of the
-real 1B and 27B language models (layers, KV heads, head_dim, window); hidden
-sizes are tiny because the KV cache does not depend on them.
+Each case renders the launch exactly as a replica does (`launch_on_node`: vLLM
+argv + engine env), starts the engine through gemma-serve's own engine path
+(`VllmEngine.start`, vLLM's OpenAI-server client builder), one engine at a time
+in one child process (vLLM is imported once), and compares vLLM's "KV cache
+size: N tokens" and its resolved scheduler values (block size, batched tokens,
+sequences) with the plan's.
+Random-weight checkpoints reproduce the KV geometry of the real 1B and 27B
+language models (layers, KV heads, head_dim, window); hidden sizes are tiny
+because the KV cache does not depend on them.
+
+The planner's copy of vLLM's scheduler *defaults* is checked on its own:
+vLLM resolves an argv without those values and must pick the plan's.
 """
 
 from __future__ import annotations
@@ -15,150 +22,203 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gemma_serve.config.models import ModelConfig
-from gemma_serve.planner.capacity import CapacityPlan, plan_capacity
+from gemma_serve.models.prepare import embedded_checkpoint
+from gemma_serve.planner import HostFacts, ModelPlan, launch_on_node, plan_model
+from gemma_serve.planner.render import vllm_argv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-_ENGINE = r"""
+_SCHEDULER_FLAGS = ("--block-size", "--max-num-batched-tokens", "--max-num-seqs")
+
+_ENGINES = r"""
+import asyncio, json, os, sys
+from gemma_serve.engine.vllm_engine import VllmEngine
+
+async def main():
+    for i, (argv, env) in enumerate(json.loads(sys.argv[1])):
+        os.environ.update(env)  # the engine-core process spawned next inherits it
+        print(f"=== CASE {i}", flush=True)
+        engine = await VllmEngine.start(argv)
+        cfg = engine.client.vllm_config
+        print("SCHEDULER " + json.dumps({
+            "block_size": cfg.cache_config.block_size,
+            "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
+            "max_num_seqs": cfg.scheduler_config.max_num_seqs,
+        }), flush=True)
+        await engine.shutdown()
+
+asyncio.run(main())
+"""
+
+_DEFAULTS = r"""
 import json, sys
-from vllm import LLM
-a = json.loads(sys.argv[1])
-LLM(model=a["model"], max_model_len=a["len"], max_num_batched_tokens=a["batched"],
-    max_num_seqs=a["seqs"], enforce_eager=True, dtype="bfloat16", seed=0,
-    skip_tokenizer_init=a["skip_tokenizer"], tensor_parallel_size=a["tp"],
-    distributed_executor_backend="mp" if a["tp"] > 1 else None)
-print("ENGINE-OK", flush=True)
+from gemma_serve.engine.vllm_engine import parse_vllm_args
+from vllm.engine.arg_utils import AsyncEngineArgs
+from vllm.usage.usage_lib import UsageContext
+
+out = []
+for argv in json.loads(sys.argv[1]):
+    args = AsyncEngineArgs.from_cli_args(parse_vllm_args(argv))
+    cfg = args.create_engine_config(usage_context=UsageContext.OPENAI_API_SERVER)
+    out.append({
+        "block_size": cfg.cache_config.block_size,
+        "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
+        "max_num_seqs": cfg.scheduler_config.max_num_seqs,
+    })
+print("SCHEDULER " + json.dumps({"resolved": out}), flush=True)
 """
 
 
 def _embedded() -> Path:
-    try:
-        from gemma_serve.models.prepare import embedded_checkpoint
-    except ImportError:
-        pytest.skip("gemma_serve.models.prepare is not available")
     path = embedded_checkpoint()
     if not (path / "model.safetensors").exists():
-        pytest.skip(f"embedded checkpoint not prepared at {path} (gemma-serve models prepare)")
+        pytest.fail(f"embedded checkpoint not prepared at {path} (gemma-serve models prepare)")
     return path
 
 
-def _vllm_tokens(checkpoint: Path, plan: CapacityPlan, kv_gib: int) -> int:
-    """Start vLLM's CPU engine once and return its "KV cache size" in tokens."""
-    env = {
-        **os.environ,
-        "VLLM_CPU_KVCACHE_SPACE": str(kv_gib),
-        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-        "VLLM_CPU_OMP_THREADS_BIND": "|".join(str(r) for r in range(plan.tensor_parallel_size)),
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-    args = {
-        "model": str(checkpoint),
-        "len": plan.max_model_len,
-        "batched": plan.max_num_batched_tokens,
-        "seqs": plan.max_num_seqs,
-        "skip_tokenizer": not (checkpoint / "tokenizer.json").exists(),
-        "tp": plan.tensor_parallel_size,
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", _ENGINE, json.dumps(args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    log = proc.stdout + proc.stderr
-    found = re.search(r"KV cache size: ([\d,]+) tokens", log)
-    assert proc.returncode == 0 and found, log[-3000:]
-    return int(found.group(1).replace(",", ""))
-
-
-def _model(variant: str, length: int, kv_gib: int, tp: int = 1) -> ModelConfig:
-    return ModelConfig.model_validate(
+def _plan(variant: str, length: int, kv_gib: int, **model: Any) -> ModelPlan:
+    config = ModelConfig.model_validate(
         {
             "name": "probe",
             "variant": variant,
-            "source": "probe",
+            "source": "embedded:gemma-3-270m",
             "max_model_len": length,
-            "tensor_parallel_size": tp,
-            "engine": {"cpu_kv_cache_gib": kv_gib},
+            "engine": {"cpu_kv_cache_gib": kv_gib, **model.pop("engine", {})},
             "multimodal": {"max_images_per_prompt": 0},
+            **model,
         }
     )
+    return plan_model(config, HostFacts(cores_per_node=2))
+
+
+def _child(script: str, arg: Any) -> str:
+    """Run `script` with `arg` as JSON; its whole log (stdout and stderr, interleaved)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(arg)],
+        env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return proc.stdout
+
+
+def _scheduler(log: str) -> dict[str, Any]:
+    found = re.search(r"^SCHEDULER (\{.*\})$", log, re.M)
+    assert found, log[-3000:]
+    return dict(json.loads(found.group(1)))
+
+
+def _launch(plan: ModelPlan, checkpoint: Path) -> tuple[list[str], dict[str, str]]:
+    """The production launch of `plan` on a node with cores 0.., pointed at `checkpoint`."""
+    cores = list(range(plan.cpu.cores)) if plan.cpu else []
+    launch = launch_on_node(plan, cores=cores, cache_root=Path("/unused"))
+    argv = [*launch.vllm_argv]
+    argv[argv.index("--model") + 1] = str(checkpoint)
+    if not (checkpoint / "tokenizer.json").exists():
+        argv += ["--skip-tokenizer-init"]
+    return argv, launch.env
+
+
+def _planned(plan: ModelPlan) -> dict[str, int]:
+    sched = plan.engine.scheduler
+    return {
+        "block_size": sched.block_size,
+        "max_num_batched_tokens": sched.max_num_batched_tokens,
+        "max_num_seqs": sched.max_num_seqs,
+    }
 
 
 def _random_gemma3(
     out: Path, *, layers: int, heads: int, kv_heads: int, head_dim: int, window: int
 ) -> Path:
-    """A tiny random-weight Gemma3ForCausalLM with a real model's attention geometry.
-
-    No tokenizer: the engine is started with `skip_tokenizer_init`.
-    """
+    """A tiny random-weight Gemma3ForCausalLM with a real model's attention geometry."""
     import torch
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     types = ["full_attention" if (i + 1) % 6 == 0 else "sliding_attention" for i in range(layers)]
     config = Gemma3TextConfig(
-        vocab_size=262_144,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        head_dim=head_dim,
-        query_pre_attn_scalar=head_dim,
-        sliding_window=window,
-        layer_types=types,
-        max_position_embeddings=131_072,
-        bos_token_id=2,
-        eos_token_id=1,
-        pad_token_id=0,
-    )
+        vocab_size=262_144, hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=head_dim,
+        query_pre_attn_scalar=head_dim, sliding_window=window, layer_types=types,
+        max_position_embeddings=131_072, bos_token_id=2, eos_token_id=1, pad_token_id=0,
+    )  # fmt: skip
     torch.manual_seed(0)
-    model = Gemma3ForCausalLM(config).to(torch.bfloat16)
-    model.save_pretrained(out)
+    Gemma3ForCausalLM(config).to(torch.bfloat16).save_pretrained(out)
     return out
 
 
-def _assert_close(planned: int, observed: int) -> None:
-    print(f"planned {planned} tokens, vLLM reported {observed}")
-    assert abs(planned - observed) <= 0.02 * observed, (planned, observed)
+@pytest.fixture(scope="module")
+def geometries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Random-weight checkpoints with the 1B's and the 27B's KV geometry."""
+    root = tmp_path_factory.mktemp("geometry")
+    return {
+        "1b": _random_gemma3(root / "g3-1b", layers=26, heads=4, kv_heads=1, head_dim=256,
+                             window=512),
+        "27b": _random_gemma3(root / "g3-27b", layers=62, heads=32, kv_heads=16, head_dim=128,
+                              window=1024),
+    }  # fmt: skip
 
 
-@pytest.mark.parametrize("length", [2048, 8192])
-def test_270m_embedded(length: int) -> None:
-    checkpoint = _embedded()
-    plan = plan_capacity(_model("270m", length, 1))
-    observed = _vllm_tokens(checkpoint, plan, 1)
-    if length == 2048:
-        assert observed == 55_356  # seen before on this machine
-    _assert_close(plan.kv_capacity_tokens, observed)
+def test_production_launch_gives_the_planned_kv_and_scheduler(
+    geometries: dict[str, Path],
+) -> None:
+    embedded = _embedded()
+    cases = [
+        ("270m at 2K", _plan("270m", 2048, 1), embedded),
+        # Values vLLM would not pick itself: dropping either from the argv changes the result.
+        ("270m at 8K, the user's batch limits",
+         _plan("270m", 8192, 1, engine={"max_num_seqs": 32, "max_num_batched_tokens": 1024}),
+         embedded),
+        # One KV head over two CPU ranks: each rank keeps a copy in its own 1 GiB.
+        ("270m TP=2", _plan("270m", 4096, 1, tensor_parallel_size=2), embedded),
+        ("1B geometry at 16K", _plan("1b", 16384, 1), geometries["1b"]),
+        ("27B geometry at 8K", _plan("27b", 8192, 4), geometries["27b"]),
+    ]  # fmt: skip
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.fail("the TP=2 case needs two cores")
+    log = _child(_ENGINES, [_launch(plan, ckpt) for _, plan, ckpt in cases])
+    parts = re.split(r"^=== CASE \d+$", log, flags=re.M)[1:]
+    assert len(parts) == len(cases), log[-3000:]
+    for (name, plan, _), part in zip(cases, parts, strict=True):
+        found = re.search(r"KV cache size: ([\d,]+) tokens", part)
+        assert found, (name, part[-3000:])
+        tokens = int(found.group(1).replace(",", ""))
+        print(f"{name}: planned {plan.capacity.kv_capacity_tokens} tokens, vLLM reported {tokens}")
+        assert _scheduler(part) == _planned(plan), name
+        assert tokens == plan.capacity.kv_capacity_tokens, name
+    assert "55,356 tokens" in parts[0]  # seen before on this machine
 
 
-def test_270m_embedded_tp2_replicates_the_kv_head() -> None:
-    # One KV head and two CPU ranks: each rank keeps a copy in its own 1 GiB.
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("needs two cores")
-    plan = plan_capacity(_model("270m", 4096, 1, tp=2), cpu_count=2)
-    assert plan.tensor_parallel_size == 2
-    _assert_close(plan.kv_capacity_tokens, _vllm_tokens(_embedded(), plan, 1))
+_DEFAULT_CASES: list[tuple[int, int, dict[str, Any]]] = [
+    (2048, 1, {}),
+    (32768, 1, {}),
+    (4096, 2, {}),
+    (4096, 1, {"max_num_seqs": 8}),
+    (1024, 1, {"enable_chunked_prefill": False}),
+]
 
 
-def test_1b_geometry(tmp_path: Path) -> None:
-    ckpt = _random_gemma3(
-        tmp_path / "g3-1b-shape", layers=26, heads=4, kv_heads=1, head_dim=256, window=512
-    )
-    plan = plan_capacity(_model("1b", 16384, 1))
-    _assert_close(plan.kv_capacity_tokens, _vllm_tokens(ckpt, plan, 1))
-
-
-def test_27b_geometry(tmp_path: Path) -> None:
-    ckpt = _random_gemma3(
-        tmp_path / "g3-27b-shape", layers=62, heads=32, kv_heads=16, head_dim=128, window=1024
-    )
-    plan = plan_capacity(_model("27b", 8192, 4))
-    _assert_close(plan.kv_capacity_tokens, _vllm_tokens(ckpt, plan, 4))
+def test_the_planners_scheduler_defaults_are_vllms() -> None:
+    """vLLM resolves each argv with the scheduler values removed: it must pick the plan's."""
+    plans, argvs = [], []
+    for length, tp, engine in _DEFAULT_CASES:
+        plan = _plan("270m", length, 1, tensor_parallel_size=tp, engine=engine)
+        argv = vllm_argv(plan, checkpoint=str(_embedded()))
+        for flag in _SCHEDULER_FLAGS:
+            i = argv.index(flag)
+            del argv[i : i + 2]
+        if "max_num_seqs" in engine:
+            argv += ["--max-num-seqs", str(engine["max_num_seqs"])]
+        plans.append(plan)
+        argvs.append(argv)
+    resolved = _scheduler(_child(_DEFAULTS, argvs))
+    assert resolved["resolved"] == [_planned(p) for p in plans]

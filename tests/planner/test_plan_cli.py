@@ -26,8 +26,9 @@ def test_json_plan_for_27b_on_h100(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, err
     (plan,) = json.loads(out)["models"]
     assert plan["tensor_parallel_size"] == 1
-    assert plan["kv_bytes_per_token"] == 80 * 1024
-    assert plan["max_concurrent_full_context"] >= 1
+    assert plan["capacity"]["kv_bytes_per_token"] == 80 * 1024
+    assert plan["capacity"]["max_concurrent_full_context"] >= 1
+    assert "--enforce-eager" not in plan["launch"]["vllm_argv"]
 
 
 def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,12 +23,10 @@ from gemma_serve.api.images._checks import (
     fetch_image,
     inspect_image,
 )
-from gemma_serve.api.images._guard import BOI_TOKEN, CHAT_PATH, COMPLETIONS_PATH, ImageGuard
+from gemma_serve.api.images._guard import BOI_TOKEN, ImageGuard
 
 __all__ = [
     "BOI_TOKEN",
-    "CHAT_PATH",
-    "COMPLETIONS_PATH",
     "IMAGE_FORMATS",
     "ImageGuard",
     "ImagePolicy",

@@ -6,14 +6,13 @@ import asyncio
 import base64
 import binascii
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from gemma_serve.config.models import MultimodalConfig
 from gemma_serve.errors import RequestError
-from gemma_serve.planner.launch import ModelLaunch
+from gemma_serve.planner import ModelPlan
 
 #: Pillow format names accepted, and how error messages spell them.
 IMAGE_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
@@ -33,37 +32,16 @@ class InvalidImage(RequestError):
 
 @dataclass(frozen=True)
 class ImagePolicy:
-    """What one model accepts: from its variant and its `multimodal` config."""
+    """What one model accepts, as its plan says: the variant, the count, the limits."""
 
     model: str
-    accepts_images: bool
+    has_vision: bool
+    per_prompt: int
     limits: MultimodalConfig
 
     @classmethod
-    def from_launch(cls, launch: ModelLaunch) -> ImagePolicy:
-        limits = getattr(launch, "multimodal", None)
-        if limits is None:  # stopgap until ModelLaunch carries the model's MultimodalConfig
-            limits = _limits_from_argv(launch.vllm_argv)
-        elif not isinstance(limits, MultimodalConfig):
-            limits = MultimodalConfig.model_validate(limits)
-        return cls(launch.name, "image" in launch.input_modalities, limits)
-
-
-def _limits_from_argv(argv: list[str]) -> MultimodalConfig:
-    """Count, pan-and-scan and hosts from the planner's vLLM argv; sizes default."""
-    values: dict[str, list[str]] = {}
-    for i, arg in enumerate(argv):
-        if arg.startswith("--"):
-            rest = argv[i + 1 :]
-            stop = next((j for j, a in enumerate(rest) if a.startswith("--")), len(rest))
-            values[arg] = rest[:stop]
-    fields: dict[str, Any] = {}
-    if limit := values.get("--limit-mm-per-prompt"):
-        fields["max_images_per_prompt"] = json.loads(limit[0]).get("image", 1)
-    if kwargs := values.get("--mm-processor-kwargs"):
-        fields["do_pan_and_scan"] = bool(json.loads(kwargs[0]).get("do_pan_and_scan", False))
-    fields["allowed_media_domains"] = values.get("--allowed-media-domains", [])
-    return MultimodalConfig(**fields)
+    def from_plan(cls, plan: ModelPlan) -> ImagePolicy:
+        return cls(plan.name, plan.variant.multimodal, plan.images.per_prompt, plan.images.limits)
 
 
 def inspect_image(data: bytes, limits: MultimodalConfig) -> Any:

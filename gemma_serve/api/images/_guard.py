@@ -19,10 +19,10 @@ from gemma_serve.api.images._checks import (
     inspect_image,
 )
 from gemma_serve.api.images._vllm import run_vllm_completion
-from gemma_serve.planner.launch import ModelLaunch
+from gemma_serve.api.paths import CHAT, COMPLETIONS
+from gemma_serve.planner import ModelPlan
 
 BOI_TOKEN = "<start_of_image>"
-CHAT_PATH, COMPLETIONS_PATH = "/v1/chat/completions", "/v1/completions"
 #: Bodies that could carry an image: the word itself, or JSON spelled so that a
 #: bytes search cannot see it (escaped ASCII like `\u0069mage`, UTF-16/32 text).
 _MAYBE_IMAGE = re.compile(rb"image|\x00|\\u00[2-7][0-9a-fA-F]")
@@ -38,8 +38,8 @@ class ImageGuard:
         self.vllm_app = vllm_app
 
     @classmethod
-    def for_launch(cls, app: Any, launch: ModelLaunch, vllm_app: Any) -> ImageGuard:
-        return cls(app, policy=ImagePolicy.from_launch(launch), vllm_app=vllm_app)
+    def for_plan(cls, app: Any, plan: ModelPlan, vllm_app: Any) -> ImageGuard:
+        return cls(app, policy=ImagePolicy.from_plan(plan), vllm_app=vllm_app)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
@@ -49,17 +49,17 @@ class ImageGuard:
         # Parsed off the event loop: a body may be tens of MB of base64.
         payload = await asyncio.to_thread(_load_json, body) if _MAYBE_IMAGE.search(body) else None
         path: str = scope.get("path", "")
-        if isinstance(payload, dict) and path.endswith(CHAT_PATH):
+        if isinstance(payload, dict) and path == CHAT:
             new_body = await self._check_chat(payload)
             if new_body is not None:
                 body, scope = new_body, with_length(scope, len(new_body))
-        elif isinstance(payload, dict) and path.endswith(COMPLETIONS_PATH):
+        elif isinstance(payload, dict) and path == COMPLETIONS:
             if payload.get("images"):
                 await self._complete(payload, scope, receive, send)
                 return
         elif payload is not None and _mentions_images(payload):
             self._check_accepted()
-            raise InvalidImage(f"images are accepted only on {CHAT_PATH} and {COMPLETIONS_PATH}")
+            raise InvalidImage(f"images are accepted only on {CHAT} and {COMPLETIONS}")
         await self.app(scope, replay(body, receive), send)
 
     async def _check_chat(self, payload: dict[str, Any]) -> bytes | None:
@@ -100,8 +100,8 @@ class ImageGuard:
         await run_vllm_completion(self.vllm_app, payload, images, scope, receive, send)
 
     def _check_accepted(self, count: int = 1) -> None:
-        limit = self.policy.limits.max_images_per_prompt
-        if not self.policy.accepts_images:
+        limit = self.policy.per_prompt
+        if not self.policy.has_vision:
             raise ImagesNotSupported(f"model {self.policy.model} is text-only: it takes no images")
         if limit == 0:
             raise ImagesNotSupported(f"images are disabled for model {self.policy.model}")

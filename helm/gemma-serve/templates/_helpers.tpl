@@ -58,19 +58,6 @@ app.kubernetes.io/part-of: gemma-serve
 {{- end }}
 
 {{/*
-ray.util.accelerators name of each GPU kind; worker groups advertise the Ray
-resource accelerator_type:<name>. Mirrors gemma_serve.k8s.ray_accelerator_type.
-*/}}
-{{- define "gemma-serve.rayAcceleratorTypes" -}}
-l4: L4
-a10g: A10G
-a100-40gb: A100-40G
-a100-80gb: A100-80G
-h100-80gb: H100
-h200: H200
-{{- end }}
-
-{{/*
 The Serve config (KubeRay's serveConfigV2): one application whose builder
 loads .Values.gemmaServe with gemma-serve's own DeploymentConfig.
 */}}

@@ -1,10 +1,10 @@
-"""The scheduler settings vLLM 0.32 resolves when the config leaves them unset.
+"""The scheduler settings of a replica: the user's, or vLLM 0.32's defaults for the rest.
 
 KV capacity depends on them (sliding-window groups reserve room for the tokens
 in flight), so the planner resolves them the way vLLM does for the OpenAI
-server usage context that Ray Serve LLM uses (engine/arg_utils.py
-`get_batch_defaults`), and the plan carries them so the launcher can pass
-them explicitly.
+server usage context (engine/arg_utils.py `get_batch_defaults`), and the
+launch passes every one of them to vLLM explicitly: the engine then runs with
+exactly the values the plan's arithmetic used.
 """
 
 from __future__ import annotations

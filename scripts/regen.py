@@ -1,0 +1,60 @@
+"""`make regen`: write every file generated from a fact that lives elsewhere; `--check` only compares.
+
+Each generated file has one source: GPU kinds and dtypes (the catalogue), the
+dashboards and alert rules (gemma_serve.metrics), the chart's values schema
+(the config models) and the chart's copies (configs/, metrics). CI runs
+`--check` through tests/test_generated.py: a stale file fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gemma_serve.catalogue._render import helm_catalogue, kinds_module  # noqa: E402
+
+#: Files rendered here: path (from the repository root) -> renderer.
+RENDERED: dict[str, Callable[[], str]] = {
+    "gemma_serve/config/_kinds.py": kinds_module,
+    "helm/gemma-serve/templates/_catalogue.tpl": helm_catalogue,
+}
+#: Generators that own their files, run as modules with an optional `--check`.
+MODULES = [
+    ["gemma_serve.metrics.dashboards"],
+    ["gemma_serve.metrics.alerts"],
+    ["gemma_serve.k8s", "schema"],
+    ["gemma_serve.k8s", "sync"],
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/regen.py", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args(argv)
+    stale = []
+    for relative, render in RENDERED.items():
+        path, text = ROOT / relative, render()
+        if args.check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(relative)
+        elif not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+            print(f"wrote {relative}")
+    for module in MODULES:
+        cmd = [sys.executable, "-m", *module, *(["--check"] if args.check else [])]
+        if subprocess.run(cmd, cwd=ROOT, check=False).returncode != 0:
+            stale.append(" ".join(module))
+    if stale:
+        print("stale, run `make regen`:", *stale, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
