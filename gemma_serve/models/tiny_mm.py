@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from gemma_serve.errors import ModelPrepareError
+from gemma_serve.models.manifest import manifest_ok, write_manifest
 from gemma_serve.models.prepare import (
     BOS_ID,
     END_OF_TURN_ID,
     EOS_ID,
-    MANIFEST,
-    _digest,
-    _manifest_ok,
+    PREPARE_FORMAT,
     cache_root,
     chat_template,
     embedded_checkpoint,
@@ -62,7 +61,7 @@ def build_tiny_mm(
     `<bos>` and the chat template) is reused; default the embedded 270M.
     """
     target = Path(out_dir) if out_dir is not None else tiny_mm_checkpoint()
-    if _manifest_ok(target) and _format_ok(target):
+    if manifest_ok(target, format=PREPARE_FORMAT, tiny_mm_format=_FORMAT_VERSION):
         step("verified existing checkpoint")
         return target
     source = Path(tokenizer_dir) if tokenizer_dir is not None else embedded_checkpoint()
@@ -79,7 +78,12 @@ def build_tiny_mm(
     _write_model(tmp)
     step("verifying")
     verify_tiny_mm(tmp)
-    _write_manifest(tmp, source)
+    write_manifest(
+        tmp,
+        format=PREPARE_FORMAT,
+        tiny_mm_format=_FORMAT_VERSION,
+        source=f"random weights (seed {_SEED}); tokenizer from {source}",
+    )
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     step("done")
@@ -212,24 +216,3 @@ def verify_tiny_mm(path: Path) -> None:
             names.update(f.keys())
     if not any(".vision_model." in n or n.startswith("vision_model.") for n in names):
         raise ModelPrepareError(f"{path}: no vision_tower.vision_model.* weights")
-
-
-def _format_ok(path: Path) -> bool:
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(manifest.get("tiny_mm_format") == _FORMAT_VERSION)
-
-
-def _write_manifest(path: Path, tokenizer_dir: Path) -> None:
-    from gemma_serve.models.prepare import _FORMAT_VERSION as PREPARE_FORMAT
-    from gemma_serve.models.prepare import _checked_files
-
-    manifest = {
-        "format": PREPARE_FORMAT,
-        "tiny_mm_format": _FORMAT_VERSION,
-        "source": f"random weights (seed {_SEED}); tokenizer from {tokenizer_dir}",
-        "files": {p.name: _digest(p) for p in _checked_files(path)},
-    }
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=2))

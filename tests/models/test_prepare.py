@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gemma_serve.models import prepare
+from gemma_serve.models.manifest import manifest_ok
 
 
 def test_prepared_checkpoint_is_a_gemma3_270m_with_bos_and_stop_tokens(
@@ -46,10 +47,10 @@ def test_a_tampered_checkpoint_is_not_trusted(checkpoint_270m: Path, tmp_path: P
             (copy / p.name).write_bytes(p.read_bytes())
         else:
             (copy / p.name).symlink_to(p)
-    assert prepare._manifest_ok(copy)
+    assert manifest_ok(copy, format=prepare.PREPARE_FORMAT)
     cfg = copy / "tokenizer_config.json"
     cfg.write_text(cfg.read_text().replace('"add_bos_token": true', '"add_bos_token": false'))
-    assert not prepare._manifest_ok(copy)
+    assert not manifest_ok(copy, format=prepare.PREPARE_FORMAT)
 
 
 def test_chat_template_rejects_non_alternating_roles(checkpoint_270m: Path) -> None:

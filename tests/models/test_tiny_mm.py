@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from gemma_serve.errors import ModelPrepareError
-from gemma_serve.models.prepare import MANIFEST
+from gemma_serve.models.manifest import MANIFEST
 from gemma_serve.models.tiny_mm import (
     BOI_ID,
     EOI_ID,
