@@ -14,7 +14,7 @@ from gemma_serve import __version__
 from gemma_serve.errors import GemmaServeError
 
 #: Subcommands living in their own modules: each has add_parser(subparsers) and run(args).
-_SUBCOMMANDS = ("serve", "models", "plan", "bench")
+_SUBCOMMANDS = ("serve", "status", "models", "plan", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=None, help="Address to bind (default 127.0.0.1).")
     p.add_argument("--port", type=int, default=None, help="API port (default 8000).")
     p.add_argument(
+        "--address",
+        default=None,
+        help="Join this Ray cluster (`host:6379`, `auto`) instead of starting one here; the "
+        "application is deployed there and removed on Ctrl-C (same as cluster.address).",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -33,18 +39,21 @@ def run(args: argparse.Namespace) -> int:
     from gemma_serve.models.prepare import prepare_embedded
     from gemma_serve.planner import plan_deployment
     from gemma_serve.serve.cores import local_facts
-    from gemma_serve.serve.runtime import check_local_fit, serve_forever
+    from gemma_serve.serve.runtime import check_local_fit, serve_forever, serve_on_cluster
 
     overrides = list(args.overrides)
     if args.host is not None:
         overrides.append(f"server.host={args.host}")
     if args.port is not None:
         overrides.append(f"server.port={args.port}")
+    if args.address is not None:
+        overrides.append(f"cluster.address={args.address}")
     config = load_config(args.config, overrides=overrides)
+    if config.cluster.address:
+        return serve_on_cluster(config)
     # Refuses what cannot work before anything starts.
     plan = plan_deployment(config, local_facts())
-    if not config.cluster.address:
-        check_local_fit(plan, config.cluster)
-        if any(m.source == EMBEDDED_270M for m in config.models):
-            prepare_embedded()  # once here, with progress, rather than in each replica
+    check_local_fit(plan, config.cluster)
+    if any(m.source == EMBEDDED_270M for m in config.models):
+        prepare_embedded()  # once here, with progress, rather than in each replica
     return serve_forever(plan, config.cluster)

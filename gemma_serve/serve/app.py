@@ -19,8 +19,6 @@ from gemma_serve.serve.cores import local_facts
 from gemma_serve.serve.deployment import model_deployment
 from gemma_serve.serve.gateway import Gateway
 
-APP_NAME = "gemma-serve"
-
 
 def build_app(args: dict[str, Any]) -> Application:
     """Serve application builder: `args = {"config": <DeploymentConfig mapping>}`.

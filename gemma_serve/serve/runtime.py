@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gemma_serve.config.models import ClusterConfig
+from gemma_serve.config.models import ClusterConfig, DeploymentConfig
 from gemma_serve.errors import DeployFailed, PlanError
-from gemma_serve.planner import DeploymentPlan
+from gemma_serve.planner import DeploymentPlan, plan_deployment
+from gemma_serve.serve.cluster import joined
 from gemma_serve.serve.cores import usable_cores
 from gemma_serve.serve.ray_env import LOCAL_RAY_ENV
 
@@ -40,20 +41,56 @@ def check_local_fit(plan: DeploymentPlan, cluster: ClusterConfig) -> int:
 
 
 def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = print) -> int:
-    """Start Ray and the application, block until a signal, shut down cleanly."""
-    num_cpus = check_local_fit(plan, cluster) if not cluster.address else 0
+    """Start a local Ray and the application, block until a signal, leave nothing behind."""
+    num_cpus = check_local_fit(plan, cluster)
     os.environ.update(LOCAL_RAY_ENV)
     import psutil
     import ray
     from ray import serve
 
-    from gemma_serve.serve.app import APP_NAME, application
+    try:
+        ray.init(
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=True,
+            runtime_env={"env_vars": dict(LOCAL_RAY_ENV)},
+        )
+        say(f"ray: {ray.get_runtime_context().gcs_address} (gemma-serve status --address ...)")
+        return _run_until_signal(plan, say=say, local=True)
+    finally:
+        survivors = psutil.Process().children(recursive=True)
+        try:
+            if ray.is_initialized():
+                serve.shutdown()
+        finally:
+            ray.shutdown()
+            _reap(survivors)
+
+
+def serve_on_cluster(config: DeploymentConfig, *, say: Say = print) -> int:
+    """Join the Ray cluster at `cluster.address`, deploy there, remove the app on a signal.
+
+    The plan is made for the cluster's nodes once connected. Serve and the
+    cluster itself are left running: they may serve other applications.
+    """
+    from gemma_serve.serve.app import cluster_facts
+
+    with joined(config.cluster.address or "auto"):
+        return _run_until_signal(plan_deployment(config, cluster_facts()), say=say, local=False)
+
+
+def _run_until_signal(plan: DeploymentPlan, *, say: Say, local: bool) -> int:
+    """Deploy the application, report ready, wait for SIGINT/SIGTERM, delete the application."""
+    from ray import serve
+
+    from gemma_serve.serve import APP_NAME
+    from gemma_serve.serve.app import application
 
     stop = threading.Event()
     started = time.monotonic()
     previous: dict[signal.Signals, Any] = {}
     try:
-        _start_ray(cluster, num_cpus)
         serve.start(http_options={"host": plan.server.host, "port": plan.server.port})
         # After ray.init, which installs handlers of its own.
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -64,39 +101,18 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
             stop.wait(0.5)
         if not stop.is_set():
             url = f"http://{plan.server.host}:{plan.server.port}/v1"
-            _yield_control_plane()
+            if local:
+                _yield_control_plane()
             say(f"ready in {time.monotonic() - started:.0f}s: {url}")
             stop.wait()
         say("stopping: draining requests and shutting down engines")
         return 0
     finally:
-        survivors = psutil.Process().children(recursive=True)
-        try:
-            # Delete the app first: replicas drain in-flight requests (up to
-            # server.drain_timeout_s) while HAProxy still carries their streams.
-            if ray.is_initialized():
-                serve.delete(APP_NAME)
-            serve.shutdown()
-        finally:
-            ray.shutdown()
-            _reap(survivors)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def _start_ray(cluster: ClusterConfig, num_cpus: int) -> None:
-    import ray
-
-    if cluster.address:
-        ray.init(address=cluster.address, logging_level=logging.WARNING)
-        return
-    ray.init(
-        num_cpus=num_cpus,
-        include_dashboard=False,
-        logging_level=logging.WARNING,
-        log_to_driver=True,
-        runtime_env={"env_vars": dict(LOCAL_RAY_ENV)},
-    )
+        # Replicas drain in-flight requests (up to server.drain_timeout_s) while
+        # HAProxy still carries their streams.
+        serve.delete(APP_NAME)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _app_running(name: str) -> bool:
