@@ -7,13 +7,16 @@ module runs each pod as a process group and deploys the rendered
 on the head's dashboard, token in `x-ray-authorization`).
 
 What one host cannot share like pods can is translated, and only that
-(`host_translation`): every fixed port becomes a free one outside Ray's worker
-range, each node gets its own `--temp-dir` and `--node-name` (pods are told
-apart by IP in Kubernetes; here they share one), the dashboard listens on
-127.0.0.1, volumes become host directories, and worker proxies get their own
-HTTP port (Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`). Processes start
-from an empty environment plus the pod's, with PYTHONPATH at this checkout
-(the image's site-packages).
+(`host_translation`): every fixed port (GCS, dashboard, client, agent, metrics,
+the API, Serve's HAProxy side ports and fallback proxy) becomes a free one
+outside Ray's worker range, each node gets its own `--temp-dir` and
+`--node-name` (pods are told apart by IP in Kubernetes; here they share one),
+the dashboard listens on 127.0.0.1, worker proxies get their own HTTP port
+(Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`), volumes become host
+directories (`model-cache` holds this host's prepared checkpoints). Processes
+start from an empty environment plus the pod's, with PYTHONPATH at this
+checkout (the image's site-packages) and the host's HOME, which all nodes here
+share (pods do not: see `_volumes`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,9 +68,66 @@ def free_port() -> int:
             return port
 
 
+class ProcessWatch:
+    """Every process ever seen below the cluster's `ray start` processes, to stop them all.
+
+    Ray starts its workers (Serve's controller, proxies, replicas) in process
+    groups of their own, and its processes rewrite their environment with their
+    title, so neither a process group nor an environment marker finds them all;
+    the process tree, sampled while the cluster runs, does. Entries are
+    (pid, start time), so a reused pid is never taken for one of ours.
+    """
+
+    def __init__(self, period_s: float = 1.0) -> None:
+        self._roots: list[int] = []
+        self._seen: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(period_s,), daemon=True)
+        self._thread.start()
+
+    def add(self, pid: int) -> None:
+        with self._lock:
+            self._roots.append(pid)
+        self.sample()
+
+    def sample(self) -> None:
+        with self._lock:
+            roots = list(self._roots)
+        for root in roots:
+            with contextlib.suppress(psutil.Error):
+                top = psutil.Process(root)
+                for proc in [top, *top.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        self._seen.setdefault(proc.pid, proc.create_time())
+
+    def alive(self) -> list[psutil.Process]:
+        """The processes seen so far that still run (zombies excepted)."""
+        out = []
+        for pid, started in list(self._seen.items()):
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(pid)
+                if proc.create_time() == started and proc.status() != psutil.STATUS_ZOMBIE:
+                    out.append(proc)
+        return out
+
+    def kill(self) -> None:
+        for proc in self.alive():
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+    def _loop(self, period_s: float) -> None:
+        while not self._done.wait(period_s):
+            self.sample()
+
+
 @dataclass
 class Node:
-    """One pod's `ray start --block` process (the leader of its own process group)."""
+    """One pod's `ray start --block` process, the leader of its own process group."""
 
     pod: kuberay.Pod
     argv: list[str]
@@ -78,34 +139,6 @@ class Node:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, grace_s: float = 20) -> None:
-        """SIGTERM `ray start` (it stops its node), then SIGKILL whatever of it is left."""
-        pid = self.process.pid
-        try:
-            family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            family = []
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(grace_s)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        for proc in family:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(10)
-
-    def alive_family(self) -> list[int]:
-        """Pids of this node's process group still running (empty after `stop`)."""
-        out = []
-        for proc in psutil.process_iter(["pid"]):
-            with contextlib.suppress(psutil.Error):
-                if os.getpgid(proc.pid) == self.process.pid and proc.status() != "zombie":
-                    out.append(proc.pid)
-        return out
 
 
 @dataclass
@@ -123,7 +156,9 @@ class Cluster:
     volumes: dict[str, Path] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     gcs_address: str = ""
-    ready_s: float = 0.0
+    watch: ProcessWatch = field(default_factory=ProcessWatch)
+    #: Seconds from the start of `running_cluster` to each step (head up, joined, ...).
+    timeline: dict[str, float] = field(default_factory=dict)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -170,16 +205,33 @@ class Cluster:
         self.nodes.append(node)
         return node
 
-    def stop(self, keep_logs: Path | None = None) -> None:
-        """Stop every node (workers first), keep the logs if asked, remove the host-side state."""
-        for node in reversed(self.nodes):
-            node.stop()
-        leftovers = {n.pod.name: n.alive_family() for n in self.nodes}
+    def stop(self, keep_logs: Path | None = None, grace_s: float = 15) -> None:
+        """Stop every node (all at once, as deleting the RayCluster does), keep the logs if
+        asked, remove the host-side state; raise if a process of the cluster survives."""
+        self.watch.sample()
+        for node in self.nodes:
+            if node.process.poll() is None:
+                node.process.send_signal(signal.SIGTERM)  # `ray start` stops its node
+        deadline = time.monotonic() + grace_s
+        for node in self.nodes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                node.process.wait(max(0.1, deadline - time.monotonic()))
+        for node in self.nodes:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(node.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15  # SIGKILLed engines take a moment to go
+        while (left := self.watch.alive()) and time.monotonic() < deadline:
+            self.watch.kill()
+            time.sleep(0.5)
+        self.watch.close()
+        for node in self.nodes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                node.process.wait(5)
         if keep_logs is not None:
             _copy_logs(self.workdir, keep_logs)
         shutil.rmtree(self.workdir, ignore_errors=True)
-        if any(leftovers.values()):
-            raise ClusterError(f"processes left after stop: {leftovers}")
+        if left:
+            raise ClusterError(f"processes left after stop: {[(p.pid, p.name()) for p in left]}")
 
 
 def render(values: Path = VALUES, *, api_port: int) -> dict[str, Any]:
@@ -216,8 +268,12 @@ def host_translation(
     env.update(
         RAY_ADDRESS=cluster.gcs_address,
         RAY_PORT=cluster.gcs_address.rsplit(":", 1)[1],
+        # Serve's HAProxy side ports and the head's fallback proxy (fixed 9101, 8404,
+        # 8500, 9500 by default): one set per node here, as each pod has its own.
         RAY_SERVE_HAPROXY_METRICS_PORT=str(ports["haproxy_metrics"]),
         RAY_SERVE_HAPROXY_STATS_PORT=str(ports["haproxy_stats"]),
+        RAY_SERVE_FALLBACK_PROXY_HTTP_PORT=str(ports["fallback_http"]),
+        RAY_SERVE_FALLBACK_PROXY_GRPC_PORT=str(ports["fallback_grpc"]),
     )
     if not pod.head:
         env.update(FQ_RAY_IP="127.0.0.1", RAY_IP="127.0.0.1")
@@ -232,7 +288,10 @@ def host_translation(
 
 
 def _start(cluster: Cluster, pod: kuberay.Pod, env_changes: dict[str, str | None]) -> Node:
-    names = ("agent", "metrics", "client", "http", "haproxy_metrics", "haproxy_stats")
+    names = (
+        "agent", "metrics", "client", "http",
+        "haproxy_metrics", "haproxy_stats", "fallback_http", "fallback_grpc",
+    )  # fmt: skip
     ports = {name: free_port() for name in names}
     argv, env = host_translation(pod, cluster, ports)
     for key, value in env_changes.items():
@@ -247,6 +306,7 @@ def _start(cluster: Cluster, pod: kuberay.Pod, env_changes: dict[str, str | None
             argv, env=env, cwd=cluster.workdir, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+    cluster.watch.add(process.pid)
     return Node(pod, argv, env, process, log)
 
 
@@ -288,12 +348,15 @@ def running_cluster(
         pods = kuberay.pods(rs, cluster_name=cluster_name)
         cluster.nodes.append(_start(cluster, pods[0], {}))
         _wait_for_dashboard(cluster)
+        cluster.timeline["head dashboard up"] = time.monotonic() - t0
         for pod in pods[1:]:
             cluster.nodes.append(_start(cluster, pod, {}))
         wait_for_nodes(cluster, {p.name for p in pods})
+        cluster.timeline["workers joined"] = time.monotonic() - t0
         deploy(cluster, serve_config)
+        cluster.timeline["serve config accepted"] = time.monotonic() - t0
         wait_for_running(cluster)
-        cluster.ready_s = time.monotonic() - t0
+        cluster.timeline["RUNNING, API answers"] = time.monotonic() - t0
         yield cluster
     finally:
         cluster.stop(keep_logs)
