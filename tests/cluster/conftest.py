@@ -18,7 +18,10 @@ def ray_cluster(
 
     Node and Ray logs are kept under pytest's temp dir (`ray-cluster-logs*`).
     """
-    with running_cluster(keep_logs=tmp_path_factory.mktemp("ray-cluster-logs")) as cluster:
+    logs = tmp_path_factory.mktemp("ray-cluster-logs")
+    with running_cluster(keep_logs=logs) as cluster:
+        steps = ", ".join(f"{step} {t:.0f} s" for step, t in cluster.timeline.items())
+        print(f"\ncluster up: {steps}; logs in {logs}")
         yield cluster
 
 

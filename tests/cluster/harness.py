@@ -9,14 +9,13 @@ on the head's dashboard, token in `x-ray-authorization`).
 What one host cannot share like pods can is translated, and only that
 (`host_translation`): every fixed port (GCS, dashboard, client, agent, metrics,
 the API, Serve's HAProxy side ports and fallback proxy) becomes a free one
-outside Ray's worker range, each node gets its own `--temp-dir` and
-`--node-name` (pods are told apart by IP in Kubernetes; here they share one),
-the dashboard listens on 127.0.0.1, worker proxies get their own HTTP port
-(Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`), volumes become host
-directories (`model-cache` holds this host's prepared checkpoints). Processes
-start from an empty environment plus the pod's, with PYTHONPATH at this
-checkout (the image's site-packages) and the host's HOME, which all nodes here
-share (pods do not: see `_volumes`).
+outside Ray's worker range; each node gets its own `--temp-dir` (which also
+tells the nodes apart: in Kubernetes each pod has its own IP, here they share
+one) and its own empty HOME; the dashboard listens on 127.0.0.1; worker proxies
+get their own HTTP port (Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`);
+volumes become host directories (`model-cache` holds this host's prepared
+checkpoints). Processes start from an empty environment plus the pod's, with
+PYTHONPATH at this checkout (the image's site-packages).
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ VALUES = Path(__file__).with_name("values-cpu.yaml")
 _RAY_WORKER_PORTS = range(10002, 20000)
 _DEPLOY_TIMEOUT_S = 480
 _JOIN_TIMEOUT_S = 60
+_POD_RESTARTS = 2
 
 
 class ClusterError(Exception):
@@ -157,6 +157,10 @@ class Cluster:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     gcs_address: str = ""
     watch: ProcessWatch = field(default_factory=ProcessWatch)
+    #: Pods started again after their `ray start` exited before joining (pod -> times).
+    restarts: dict[str, int] = field(default_factory=dict)
+    #: Work around the head-side plan (see `_link_head_cache`); False = pods as in Kubernetes.
+    head_sees_checkpoints: bool = True
     #: Seconds from the start of `running_cluster` to each step (head up, joined, ...).
     timeline: dict[str, float] = field(default_factory=dict)
 
@@ -189,11 +193,23 @@ class Cluster:
         return data
 
     def ray_nodes(self) -> list[dict[str, Any]]:
-        """The cluster's nodes from the state API (`node_name` = the pod's name here)."""
+        """The cluster's nodes (state API), each with `pod`: the pod it runs in.
+
+        Ray names a node by its IP, which every node here shares; its raylet's
+        socket lies in its pod's own temp dir, which the dashboard reports.
+        """
         response = self.dashboard("/api/v0/nodes", params={"limit": 100})
         response.raise_for_status()
         nodes: list[dict[str, Any]] = response.json()["data"]["result"]["result"]
-        return nodes
+        summary = self.dashboard("/nodes", params={"view": "summary"})
+        summary.raise_for_status()
+        pods = {}
+        for entry in summary.json()["data"]["summary"]:
+            raylet = entry.get("raylet") or {}
+            socket_path = Path(raylet.get("rayletSocketName", "/"))
+            if socket_path.is_relative_to(self.workdir):
+                pods[raylet["nodeId"]] = socket_path.relative_to(self.workdir).parts[0]
+        return [{**n, "pod": pods.get(n["node_id"])} for n in nodes]
 
     def start_pod(
         self, pod: kuberay.Pod, *, name: str, env_changes: dict[str, str | None] | None = None
@@ -247,7 +263,6 @@ def host_translation(
     """The pod's `ray start` argv and env, moved onto this host (see the module docstring)."""
     params = dict(pod.params)
     params["temp-dir"] = str(cluster.workdir / pod.name)
-    params["node-name"] = pod.name
     params["disable-usage-stats"] = "true"
     params["dashboard-agent-listen-port"] = str(ports["agent"])
     params["metrics-export-port"] = str(ports["metrics"])
@@ -278,9 +293,13 @@ def host_translation(
     if not pod.head:
         env.update(FQ_RAY_IP="127.0.0.1", RAY_IP="127.0.0.1")
         env["RAY_SERVE_WORKER_PROXY_HTTP_PORT"] = str(ports["http"])
+    home = cluster.workdir / "homes" / pod.name  # a container's own, empty HOME
+    home.mkdir(parents=True, exist_ok=True)
+    if pod.head and cluster.head_sees_checkpoints:
+        _link_head_cache(home, cluster.volumes["model-cache"])
     base = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/root"),
+        "HOME": str(home),
         "LANG": "C.UTF-8",
         "PYTHONPATH": str(REPO),
     }
@@ -316,6 +335,7 @@ def running_cluster(
     *,
     secrets: dict[str, dict[str, str]] | None = None,
     keep_logs: Path | None = None,
+    head_sees_checkpoints: bool = True,
 ) -> Iterator[Cluster]:
     """Render, start head and workers, deploy, wait for RUNNING; always clean up.
 
@@ -342,6 +362,7 @@ def running_cluster(
         workdir=workdir,
         secrets=secrets,
         gcs_address=f"127.0.0.1:{free_port()}",
+        head_sees_checkpoints=head_sees_checkpoints,
     )
     try:
         cluster.volumes = _volumes(workdir)
@@ -376,6 +397,21 @@ def _volumes(workdir: Path) -> dict[str, Path]:
     return {"model-cache": cache, "dshm": Path("/dev/shm")}
 
 
+def _link_head_cache(home: Path, model_cache: Path) -> None:
+    """Give the head pod's default checkpoint cache (~/.cache/gemma-serve) the model cache.
+
+    A workaround, not KubeRay: today `build_app` plans on the head, whose pod has
+    no GEMMA_SERVE_CACHE and no model cache, so `embedded:` resolves to
+    `$HOME/.cache/gemma-serve/models/gemma-3-270m` of the head, and every replica
+    fails on its worker (vLLM: "Repo id must be in the form 'repo_name' or
+    'namespace/repo_name': '.../homes/head/.cache/gemma-serve/models/gemma-3-270m'",
+    DEPLOY_FAILED after 6 attempts). Here every pod shares one filesystem, so that
+    path can exist. Drop it once replicas resolve checkpoints on their own node.
+    """
+    (home / ".cache").mkdir(parents=True, exist_ok=True)
+    (home / ".cache" / "gemma-serve").symlink_to(model_cache / "gemma-serve")
+
+
 def _wait_for_dashboard(cluster: Cluster) -> None:
     deadline = time.monotonic() + _JOIN_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -388,12 +424,25 @@ def _wait_for_dashboard(cluster: Cluster) -> None:
 
 
 def wait_for_nodes(cluster: Cluster, names: set[str], timeout_s: float = _JOIN_TIMEOUT_S) -> None:
-    """Until every pod in `names` is an ALIVE Ray node."""
+    """Until every pod in `names` is an ALIVE Ray node.
+
+    A worker whose `ray start` exits before joining (on a loaded host its raylet
+    can miss the registration timeout) is started again, as KubeRay replaces a
+    failed worker pod; the head's exit is fatal.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        for i, node in enumerate(cluster.nodes):
+            if node.required and not node.pod.head and node.process.poll() is not None:
+                restarts = cluster.restarts.get(node.pod.name, 0)
+                if restarts >= _POD_RESTARTS:
+                    break
+                cluster.restarts[node.pod.name] = restarts + 1
+                cluster.nodes[i] = _start(cluster, node.pod, {})
+                deadline = max(deadline, time.monotonic() + timeout_s)
         _check_alive(cluster)
         with contextlib.suppress(httpx.HTTPError, KeyError):
-            alive = {n["node_name"] for n in cluster.ray_nodes() if n["state"] == "ALIVE"}
+            alive = {n["pod"] for n in cluster.ray_nodes() if n["state"] == "ALIVE"}
             if names <= alive:
                 return
         time.sleep(1)

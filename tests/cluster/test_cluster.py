@@ -8,7 +8,6 @@ head dashboard's Serve REST API, the API reached on the head's HTTP port.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -60,12 +59,13 @@ def test_chat_through_the_head(ray_cluster: Cluster) -> None:
 
 
 def test_nodes_advertise_the_rendered_pods_cpus(ray_cluster: Cluster) -> None:
-    """The head has no CPU for replicas; each CPU worker pod offers its `cpusPerPod`."""
-    cpus = {n["node_name"]: n["resources_total"].get("CPU", 0) for n in ray_cluster.ray_nodes()}
+    """The head offers no CPU for replicas; each CPU worker pod offers the cores it has."""
+    cpus = {n["pod"]: n["resources_total"].get("CPU", 0) for n in ray_cluster.ray_nodes()}
     groups = ray_cluster.rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     (cpu_group,) = [g for g in groups if g["groupName"] == "cpu"]
-    per_pod = float(cpu_group["rayStartParams"]["num-cpus"])
-    assert cpus == {"head": 0, "cpu-0": per_pod, "cpu-1": per_pod}
+    (container,) = cpu_group["template"]["spec"]["containers"]
+    pod_cores = float(container["resources"]["limits"]["cpu"])
+    assert cpus == {"head": 0, "cpu-0": pod_cores, "cpu-1": pod_cores}
 
 
 def test_two_replicas_run_on_two_different_worker_nodes(ray_cluster: Cluster) -> None:
@@ -74,8 +74,8 @@ def test_two_replicas_run_on_two_different_worker_nodes(ray_cluster: Cluster) ->
     (model,) = [d for name, d in app["deployments"].items() if name.startswith("model-")]
     replicas = [r for r in model["replicas"] if r["state"] == "RUNNING"]
     assert len(replicas) == 2, model["replicas"]
-    names = {n["node_id"]: n["node_name"] for n in ray_cluster.ray_nodes()}
-    placed = sorted(names[r["node_id"]] for r in replicas)
+    pods = {n["node_id"]: n["pod"] for n in ray_cluster.ray_nodes()}
+    placed = sorted(pods[r["node_id"]] for r in replicas)
     assert placed == ["cpu-0", "cpu-1"], placed  # one per worker pod, none on the head
 
 
@@ -96,14 +96,15 @@ def test_the_dashboard_refuses_requests_without_the_token(ray_cluster: Cluster) 
     assert httpx.get(url, headers={"authorization": f"Bearer {ray_cluster.token}"}).is_success
 
 
-def test_a_worker_without_the_token_is_refused(ray_cluster: Cluster, tmp_path: Path) -> None:
-    """A node started without the token (or with a wrong one) never joins the cluster."""
+def test_a_worker_without_the_token_is_refused(ray_cluster: Cluster) -> None:
+    """A node started without the token (or with a wrong one) never joins the cluster.
+
+    Each pod has its own empty HOME, so no ~/.ray/auth_token stands in for the token.
+    """
     worker = next(n for n in ray_cluster.nodes if n.pod.group == "cpu")
-    home = tmp_path / "home"  # no ~/.ray/auth_token either
-    home.mkdir()
     intruders: dict[str, dict[str, str | None]] = {
-        "no-token": {"RAY_AUTH_TOKEN": None, "RAY_AUTH_MODE": None, "HOME": str(home)},
-        "wrong-token": {"RAY_AUTH_TOKEN": "not-the-token", "HOME": str(home)},
+        "no-token": {"RAY_AUTH_TOKEN": None, "RAY_AUTH_MODE": None},
+        "wrong-token": {"RAY_AUTH_TOKEN": "not-the-token"},
     }
     started = {
         name: ray_cluster.start_pod(worker.pod, name=name, env_changes=changes)
@@ -111,12 +112,12 @@ def test_a_worker_without_the_token_is_refused(ray_cluster: Cluster, tmp_path: P
     }
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and any(n.process.poll() is None for n in started.values()):
-        joined = {n["node_name"] for n in ray_cluster.ray_nodes() if n["state"] == "ALIVE"}
+        joined = {n["pod"] for n in ray_cluster.ray_nodes() if n["state"] == "ALIVE"}
         assert not joined & set(intruders), joined
         time.sleep(1)
     for name, node in started.items():
         assert node.process.returncode not in (None, 0), f"{name} still running or exited 0"
         assert "InvalidAuthToken" in node.log.read_text(errors="replace"), node.log_tail()
-    joined = {n["node_name"] for n in ray_cluster.ray_nodes()}
+    joined = {n["pod"] for n in ray_cluster.ray_nodes()}
     assert not joined & set(intruders)
     wait_for_nodes(ray_cluster, {"head", "cpu-0", "cpu-1"}, timeout_s=5)  # the cluster is intact
