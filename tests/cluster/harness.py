@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 VALUES = Path(__file__).with_name("values-cpu.yaml")
 #: Ray's default worker port range: fixed ports must stay outside it.
 _RAY_WORKER_PORTS = range(10002, 20000)
-_DEPLOY_TIMEOUT_S = 480
+_DEPLOY_TIMEOUT_S = 900  # two engines starting on two shared cores
 _JOIN_TIMEOUT_S = 60
 _POD_RESTARTS = 2
 
