@@ -36,5 +36,11 @@ def ray_cluster(checkpoint_270m: Path) -> Iterator[Cluster]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Cluster tests run last, after every single-host stack has stopped (one stack at a time)."""
-    items.sort(key=lambda item: "ray_cluster" in getattr(item, "fixturenames", ()))
+    """Cluster tests run last, after every single-host stack has stopped (one stack at a time),
+    and the shared cluster's last of all."""
+    here = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> tuple[bool, bool]:
+        return here in item.path.parents, "ray_cluster" in getattr(item, "fixturenames", ())
+
+    items.sort(key=rank)
