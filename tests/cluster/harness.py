@@ -12,7 +12,8 @@ the API, Serve's HAProxy side ports and fallback proxy) becomes a free one
 outside Ray's worker range; each node gets its own `--temp-dir` (which also
 tells the nodes apart: in Kubernetes each pod has its own IP, here they share
 one) and its own empty HOME; the dashboard listens on 127.0.0.1; worker proxies
-get their own HTTP port (Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`);
+get their own HTTP port (Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`); Ray's
+memory monitor is off (it would watch the shared host, not a pod's cgroup);
 volumes become host directories (`model-cache` holds this host's prepared
 checkpoints). Processes start from an empty environment plus the pod's, with
 PYTHONPATH at this checkout (the image's site-packages).
@@ -289,6 +290,10 @@ def host_translation(
         RAY_SERVE_HAPROXY_STATS_PORT=str(ports["haproxy_stats"]),
         RAY_SERVE_FALLBACK_PROXY_HTTP_PORT=str(ports["fallback_http"]),
         RAY_SERVE_FALLBACK_PROXY_GRPC_PORT=str(ports["fallback_grpc"]),
+        # A pod's raylet watches its own cgroup's memory; here every raylet would watch
+        # the whole shared host and, when other processes fill it, kill this cluster's
+        # Serve controller (seen: "Memory on the node ... 0.958732 ... Ray killed 2 workers").
+        RAY_memory_monitor_refresh_ms="0",
     )
     if not pod.head:
         env.update(FQ_RAY_IP="127.0.0.1", RAY_IP="127.0.0.1")
