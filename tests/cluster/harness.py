@@ -372,8 +372,7 @@ def running_cluster(
     try:
         cluster.volumes = _volumes(workdir)
         pods = kuberay.pods(rs, cluster_name=cluster_name)
-        cluster.nodes.append(_start(cluster, pods[0], {}))
-        _wait_for_dashboard(cluster)
+        _start_head(cluster, pods[0])
         cluster.timeline["head dashboard up"] = time.monotonic() - t0
         for pod in pods[1:]:
             cluster.nodes.append(_start(cluster, pod, {}))
@@ -413,19 +412,36 @@ def _link_head_cache(home: Path, model_cache: Path) -> None:
     DEPLOY_FAILED after 6 attempts). Here every pod shares one filesystem, so that
     path can exist. Drop it once replicas resolve checkpoints on their own node.
     """
-    (home / ".cache").mkdir(parents=True, exist_ok=True)
-    (home / ".cache" / "gemma-serve").symlink_to(model_cache / "gemma-serve")
+    link = home / ".cache" / "gemma-serve"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(model_cache / "gemma-serve")
 
 
-def _wait_for_dashboard(cluster: Cluster) -> None:
-    deadline = time.monotonic() + _JOIN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        _check_alive(cluster)
-        with contextlib.suppress(httpx.HTTPError):
-            if cluster.dashboard("/api/version", timeout=2).status_code == 200:
-                return
-        time.sleep(0.5)
-    raise ClusterError(f"head dashboard not up:\n{cluster.head.log_tail()}")
+def _start_head(cluster: Cluster, pod: kuberay.Pod) -> None:
+    """Start the head and wait for its dashboard.
+
+    Ray gives a node 30 s to register (fixed in Ray 2.60); on a loaded host the
+    head can miss that and exit. It is then started again on fresh ports, as the
+    kubelet restarts a failed head container, after what it left is stopped.
+    """
+    for attempt in range(_POD_RESTARTS + 1):
+        cluster.nodes = [_start(cluster, pod, {})]
+        deadline = time.monotonic() + _JOIN_TIMEOUT_S
+        while time.monotonic() < deadline and cluster.head.process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if cluster.dashboard("/api/version", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.5)
+        if cluster.head.process.poll() is None:
+            raise ClusterError(f"head dashboard not up:\n{cluster.head.log_tail()}")
+        if attempt == _POD_RESTARTS:
+            break
+        cluster.watch.kill()  # only the head runs yet: what its failed start left
+        cluster.restarts["head"] = attempt + 1
+        cluster.gcs_address = f"127.0.0.1:{free_port()}"
+        cluster.dashboard_url = f"http://127.0.0.1:{free_port()}"
+    _check_alive(cluster)
 
 
 def wait_for_nodes(cluster: Cluster, names: set[str], timeout_s: float = _JOIN_TIMEOUT_S) -> None:
