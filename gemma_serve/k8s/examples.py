@@ -2,8 +2,9 @@
 
 The profile's text becomes the `gemmaServe` key verbatim (comments included),
 so a profile and its chart example cannot disagree: edit configs/, then run
-`python -m gemma_serve.k8s sync`. CPU profiles get no example (the chart runs
-the GPU image).
+`python -m gemma_serve.k8s sync`. CPU profiles get no example: they describe
+this machine (its cores, the core ids engines bind), not a pod;
+tests/cluster/values-cpu.yaml is the chart's CPU example.
 """
 
 from __future__ import annotations

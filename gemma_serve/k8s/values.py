@@ -12,7 +12,7 @@ point at the upstream Kubernetes schema, which `schema.py` embeds.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,6 @@ from gemma_serve.k8s._types import (
     ContainerSecurity,
     DnsName,
     EnvVars,
-    GpuAccelerator,
     Labels,
     PodSecurity,
     PullSecrets,
@@ -37,13 +36,20 @@ class _Strict(BaseModel):
 
 
 class Image(_Strict):
-    """The gemma-serve GPU image (docker/Dockerfile)."""
+    """The gemma-serve GPU image (docker/Dockerfile): the head and the GPU worker groups."""
 
     repository: str = Field(..., min_length=1, description="Image repository.")
     tag: str = Field(..., description="Image tag; empty means the chart's appVersion.")
     pullPolicy: Literal["Always", "IfNotPresent", "Never"] = Field(
-        ..., description="Kubernetes image pull policy."
+        ..., description="Kubernetes image pull policy (of every image of the chart)."
     )
+
+
+class CpuImage(_Strict):
+    """The gemma-serve CPU image (docker/Dockerfile.cpu: Ray's CPU image + vLLM's CPU build)."""
+
+    repository: str = Field(..., min_length=1, description="Image repository.")
+    tag: str = Field(..., description="Image tag; empty means the chart's appVersion.")
 
 
 class RayAutoscaling(_Strict):
@@ -75,6 +81,27 @@ class RayHead(_Strict):
     )
 
 
+class RayAuth(_Strict):
+    """Ray's token authentication, through KubeRay's `rayClusterConfig.authOptions`.
+
+    With `token`, KubeRay sets `RAY_AUTH_MODE=token` and `RAY_AUTH_TOKEN` (from
+    the Secret's `auth_token` key) on every Ray container, and sends the token
+    itself to the dashboard: the GCS, the dashboard (job submission: arbitrary
+    code) and the Serve REST API refuse callers without it.
+    """
+
+    mode: Literal["token", "disabled"] = Field(
+        ...,
+        description="`token` (needs Ray >= 2.52 and KubeRay >= 1.5.1) or `disabled` "
+        "(anyone who reaches a Ray port can run code on the cluster).",
+    )
+    secretName: DnsName = Field(
+        ...,
+        description="Existing Secret whose `auth_token` key holds the token; empty = "
+        "KubeRay generates one per RayCluster (a Secret named after the RayCluster).",
+    )
+
+
 class Ray(_Strict):
     """The Ray cluster the RayService runs."""
 
@@ -87,6 +114,7 @@ class Ray(_Strict):
         "(needs spare GPUs), or do nothing.",
     )
     autoscaling: RayAutoscaling = Field(..., description="Ray (pod) autoscaling.")
+    auth: RayAuth = Field(..., description="Ray token authentication (KubeRay `authOptions`).")
     head: RayHead = Field(..., description="The head pod.")
 
 
@@ -113,6 +141,57 @@ class WorkerGroup(_Strict):
     rayStartParams: dict[str, str] = Field(
         ..., description="Extra `ray start` parameters (merged over the chart's)."
     )
+
+
+class CpuWorkerGroup(_Strict):
+    """CPU-only pods running vLLM's CPU engine; rendered only when a model is on `cpu`.
+
+    A replica binds `hardware.cpu_cores` cores, so a pod holds
+    `cpusPerPod // cpu_cores` replicas of a model and advertises `num-cpus` = its CPUs.
+    """
+
+    image: CpuImage = Field(
+        ...,
+        description="The CPU image of this group; the head runs it too when no model "
+        "is on a GPU (a CPU-only cluster needs no GPU image).",
+    )
+    cpusPerPod: Annotated[int, Field(ge=1, le=1024)] | Auto = Field(
+        ...,
+        description="CPU cores per pod (requests = limits, Ray's `num-cpus`); `auto` = "
+        "the largest `hardware.cpu_cores` of its models.",
+    )
+    memoryGiBPerPod: int = Field(
+        ...,
+        ge=1,
+        le=4096,
+        description="Memory (GiB) per pod: weights and `engine.cpu_kv_cache_gib` of "
+        "every replica on it, plus Ray's own processes.",
+    )
+    shmGiB: int = Field(..., ge=1, le=1024, description="Size of /dev/shm (Ray objects, TP).")
+    minPods: int | Auto = Field(
+        ..., description="Fewest pods; `auto` = enough for the models' `min_replicas`."
+    )
+    maxPods: int | Auto = Field(
+        ..., description="Most pods; `auto` = enough for the models' `max_replicas`."
+    )
+    nodeSelector: Labels = Field(..., description="Node labels the pods must match.")
+    tolerations: Tolerations = Field(..., description="Taints the pods tolerate.")
+    affinity: Affinity = Field(..., description="Affinity rules of the pods.")
+    rayStartParams: dict[str, str] = Field(
+        ..., description="Extra `ray start` parameters (merged over the chart's)."
+    )
+
+
+class WorkerGroups(_Strict):
+    """One worker group per kind a model can run on, keyed like `hardware.accelerator`."""
+
+    l4: WorkerGroup = Field(..., description="NVIDIA L4 pods.")
+    a10g: WorkerGroup = Field(..., description="NVIDIA A10G pods.")
+    a100_40gb: WorkerGroup = Field(..., alias="a100-40gb", description="NVIDIA A100 40GB pods.")
+    a100_80gb: WorkerGroup = Field(..., alias="a100-80gb", description="NVIDIA A100 80GB pods.")
+    h100_80gb: WorkerGroup = Field(..., alias="h100-80gb", description="NVIDIA H100 80GB pods.")
+    h200: WorkerGroup = Field(..., description="NVIDIA H200 pods.")
+    cpu: CpuWorkerGroup = Field(..., description="CPU-only pods (vLLM's CPU engine).")
 
 
 class SecretKey(_Strict):
@@ -254,14 +333,16 @@ class ChartValues(_Strict):
     fullnameOverride: str = Field(
         ..., max_length=47, description="Replaces release-chart (a RayService name: <= 47)."
     )
-    image: Image = Field(..., description="Container image of every Ray pod.")
+    image: Image = Field(
+        ..., description="Container image of the head and GPU pods (CPU pods: workerGroups.cpu)."
+    )
     imagePullSecrets: PullSecrets = Field(..., description="Secrets for pulling the image.")
     gpuResourceName: str = Field(
         ..., pattern=r"^[a-z0-9.-]+/[a-z0-9.-]+$", description="Extended resource of a GPU."
     )
     ray: Ray = Field(..., description="Ray cluster settings.")
-    workerGroups: dict[GpuAccelerator, WorkerGroup] = Field(
-        ..., description="Pod shape per GPU kind, keyed like `hardware.accelerator`."
+    workerGroups: WorkerGroups = Field(
+        ..., description="Pod shape per GPU kind and for CPU, keyed like `hardware.accelerator`."
     )
     gemmaServe: DeploymentConfig = Field(
         ..., description="The deployment config (models, server, cluster) served as is."

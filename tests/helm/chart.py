@@ -12,8 +12,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "gemma-serve"
 EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
-#: Overlays that switch on what the examples leave off (monitoring, ingress, secrets, ...).
-OVERLAYS = sorted((Path(__file__).parent / "values").glob("*.yaml"))
+#: The CPU cluster tests/cluster runs for real on one host.
+CLUSTER_VALUES = REPO / "tests" / "cluster" / "values-cpu.yaml"
+#: Overlays that switch on what the examples leave off (monitoring, ingress, secrets, CPU, ...).
+OVERLAYS = [*sorted((Path(__file__).parent / "values").glob("*.yaml")), CLUSTER_VALUES]
 BAD_VALUES = sorted((Path(__file__).parent / "bad-values").glob("*.yaml"))
 RELEASE, NAMESPACE = "gemma", "llm"
 

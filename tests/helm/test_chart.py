@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.helm.chart import (
+    CLUSTER_VALUES,
     EXAMPLES,
     OVERLAYS,
     lint,
@@ -76,17 +77,65 @@ def test_pods_are_non_root_without_privilege_escalation(path: Path | None) -> No
 def test_head_has_no_gpu_and_workers_request_theirs(path: Path | None) -> None:
     docs = manifests(_values(path))
     rs = one(docs, "RayService")
-    head = rs["spec"]["rayClusterConfig"]["headGroupSpec"]
-    assert head["rayStartParams"]["num-cpus"] == "0"
+    cluster = rs["spec"]["rayClusterConfig"]
+    assert cluster["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    params = {g["groupName"]: g["rayStartParams"] for g in cluster["workerGroupSpecs"]}
     for group, _pod, container in _containers(docs):
         resources = container["resources"]
         gpus = resources.get("limits", {}).get("nvidia.com/gpu")
-        if group == "head":
-            assert gpus is None
-            assert "nvidia.com/gpu" not in resources.get("requests", {})
+        if group in ("head", "cpu"):
+            assert gpus is None, group
+            assert "nvidia.com/gpu" not in resources.get("requests", {}), group
         else:
             assert int(gpus) >= 1, group
+        if group == "cpu":  # Ray's CPUs are the pod's cores, requested and limited
+            assert params["cpu"]["num-cpus"] == resources["limits"]["cpu"]
+        if group != "head":
             assert resources["requests"] == resources["limits"], group
+
+
+@pytest.mark.parametrize("path", CASES, ids=IDS)
+def test_ray_token_authentication_is_on(path: Path | None) -> None:
+    """KubeRay's authOptions: token mode, the named Secret or KubeRay's own."""
+    values = merged_values(_values(path))
+    cluster = one(manifests(_values(path)), "RayService")["spec"]["rayClusterConfig"]
+    secret = values["ray"]["auth"]["secretName"]
+    assert cluster["authOptions"] == {"mode": "token", **({"secretName": secret} if secret else {})}
+
+
+def test_ray_token_authentication_can_be_turned_off() -> None:
+    rs = one(manifests({"ray": {"auth": {"mode": "disabled", "secretName": "x"}}}), "RayService")
+    assert rs["spec"]["rayClusterConfig"]["authOptions"] == {"mode": "disabled"}
+
+
+def test_cpu_pods_hold_whole_replicas_and_run_the_cpu_image() -> None:
+    """8-core pods: 270M on 2 cores is 4 a pod (1..6 replicas -> 1..2 pods), 1B on 4 is 2
+    a pod (1 replica -> 1 pod); the GPU model keeps its own group and the GPU image."""
+    docs = manifests(read_values(_overlay("cpu-and-gpu.yaml")))
+    cluster = one(docs, "RayService")["spec"]["rayClusterConfig"]
+    groups = {g["groupName"]: g for g in cluster["workerGroupSpecs"]}
+    assert set(groups) == {"cpu", "gpu-l4"}
+    cpu = groups["cpu"]
+    assert (cpu["minReplicas"], cpu["maxReplicas"]) == (2, 3)
+    assert cpu["rayStartParams"] == {
+        "num-cpus": "8", "metrics-export-port": "8080", "object-store-memory": "2000000000",
+    }  # fmt: skip
+    assert "resources" not in cpu  # no accelerator_type: KubeRay would refuse both
+    (container,) = cpu["template"]["spec"]["containers"]
+    assert container["image"] == "registry.example.com/ml/gemma-serve-cpu:0.1.0"
+    assert container["resources"]["limits"] == {"cpu": "8", "memory": "16Gi"}
+    assert cpu["template"]["spec"]["nodeSelector"] == {
+        "node.kubernetes.io/instance-type": "c7i.2xlarge"
+    }
+    head = cluster["headGroupSpec"]["template"]["spec"]["containers"][0]
+    assert head["image"] == "gemma-serve:0.1.0"  # a GPU model: the head runs the GPU image
+    assert groups["gpu-l4"]["template"]["spec"]["containers"][0]["image"] == head["image"]
+
+
+def test_a_cpu_only_cluster_runs_the_cpu_image_everywhere() -> None:
+    docs = manifests(read_values(CLUSTER_VALUES))
+    images = {group: c["image"] for group, _, c in _containers(docs)}
+    assert images == {"head": "gemma-serve-cpu:0.1.0", "cpu": "gemma-serve-cpu:0.1.0"}
 
 
 @pytest.mark.parametrize("path", CASES, ids=IDS)

@@ -69,21 +69,34 @@ def test_the_application_builder_accepts_the_serve_config(path: Path) -> None:
     assert isinstance(build_app(app["args"]), Application)
 
 
+def _group_name(kind: str) -> str:
+    return "cpu" if kind == "cpu" else f"gpu-{kind}"
+
+
 @pytest.mark.parametrize("path", CASES, ids=IDS)
 def test_worker_groups_fit_the_planned_replicas(path: Path, tmp_path: Path) -> None:
-    """Each GPU kind has a group whose pods hold whole replicas, enough of them at max."""
+    """Each kind has a group whose pods hold whole replicas, enough of them at max.
+
+    A replica's unit of a pod is its GPUs, or on CPU the cores its engine binds.
+    """
     _, merged, rs = _rendered(path)
     config = DeploymentConfig.model_validate(merged["gemmaServe"])
     launch = plan_deployment(config, HostFacts(cores_per_node=8))
     cluster = rs["spec"]["rayClusterConfig"]
     groups = {g["groupName"]: g for g in cluster["workerGroupSpecs"]}
     kinds = {m.hardware.accelerator for m in config.models}
-    assert set(groups) == {f"gpu-{k}" for k in kinds}
+    assert set(groups) == {_group_name(k) for k in kinds}
     for kind in kinds:
-        group = groups[f"gpu-{kind}"]
-        assert group["resources"] == {f"accelerator_type:{ray_accelerator_type(kind)}": "1"}
+        group = groups[_group_name(kind)]
         limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
-        pod_gpus, pod_cpus = int(limits["nvidia.com/gpu"]), int(limits["cpu"])
+        pod_cpus = int(limits["cpu"])
+        if kind == "cpu":
+            assert "resources" not in group
+            assert group["rayStartParams"]["num-cpus"] == str(pod_cpus)
+            pod_units = pod_cpus
+        else:
+            assert group["resources"] == {f"accelerator_type:{ray_accelerator_type(kind)}": "1"}
+            pod_units = int(limits["nvidia.com/gpu"])
         settings = merged["workerGroups"][kind]
         need_min = need_max = 0
         for model, plan in zip(config.models, launch.models, strict=True):
@@ -92,8 +105,15 @@ def test_worker_groups_fit_the_planned_replicas(path: Path, tmp_path: Path) -> N
             bundles = plan.resources.placement_bundles
             replica_gpus = sum(b.get("GPU", 0) for b in bundles) or plan.resources.num_gpus
             replica_cpus = sum(b.get("CPU", 0) for b in bundles) or plan.resources.num_cpus
-            assert replica_gpus == model.hardware.count
-            per_pod = pod_gpus // int(replica_gpus)
+            if kind == "cpu":
+                assert replica_gpus == 0
+                units = model.hardware.cpu_cores
+                assert units is not None, model.name
+                assert replica_cpus == units, model.name  # Ray reserves the cores it binds
+            else:
+                assert replica_gpus == model.hardware.count
+                units = int(replica_gpus)
+            per_pod = pod_units // units
             assert per_pod >= 1, f"{model.name}: a replica does not fit one pod"
             assert per_pod * replica_cpus <= pod_cpus, f"{model.name}: not enough Ray CPUs"
             need_min += math.ceil(model.autoscaling.min_replicas / per_pod)
@@ -117,3 +137,14 @@ def test_auto_pods_follow_serve_autoscaling() -> None:
     assert h100["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "96"
     a100 = groups["gpu-a100-80gb"]
     assert (a100["minReplicas"], a100["maxReplicas"]) == (1, 3)
+
+
+def test_a_cpu_replica_reserves_the_cores_its_engine_binds() -> None:
+    """Else Ray packs more replicas on a CPU pod than it has cores, bound to the same cores."""
+    (path,) = [p for p in OVERLAYS if p.name == "cpu-and-gpu.yaml"]
+    config = DeploymentConfig.model_validate(_rendered(path)[1]["gemmaServe"])
+    plans = plan_deployment(config, HostFacts(cores_per_node=8)).models
+    cpu = [(m, p) for m, p in zip(config.models, plans, strict=True) if p.cpu is not None]
+    assert cpu
+    for model, plan in cpu:
+        assert plan.resources.num_cpus == model.hardware.cpu_cores, model.name

@@ -141,6 +141,15 @@ def kuberay_errors(rs: dict[str, Any]) -> list[str]:
     if strategy not in (None, "NewCluster", "None", "NewClusterWithIncrementalUpgrade"):
         errors.append(f"upgradeStrategy.type {strategy!r} is invalid")
     cluster = spec["rayClusterConfig"]
+    auth = cluster.get("authOptions") or {}
+    if auth.get("enableK8sTokenAuth"):
+        errors.append("K8s token auth mode is currently not supported for RayService")
+    if auth.get("mode", "token" if auth else "disabled") == "token":
+        version = tuple(int(x) for x in str(cluster.get("rayVersion", "0.0.0")).split("."))
+        if version < (2, 52, 0):
+            errors.append(
+                f"authOptions.mode is 'token' but minimum Ray version is 2.52.0, got {version}"
+            )
     autoscaling = bool(cluster.get("enableInTreeAutoscaling"))
     v2 = autoscaling and (cluster.get("autoscalerOptions") or {}).get("version") == "v2"
     head = cluster["headGroupSpec"]

@@ -73,6 +73,14 @@ def _worker(rs: dict[str, Any]) -> dict[str, Any]:
             "invalid label key 'bad key!'",
         ),
         (lambda rs: rs["spec"].update(upgradeStrategy={"type": "Rolling"}), "is invalid"),
+        (
+            lambda rs: rs["spec"]["rayClusterConfig"].update(rayVersion="2.51.0"),
+            "minimum Ray version is 2.52.0",
+        ),
+        (
+            lambda rs: rs["spec"]["rayClusterConfig"]["authOptions"].update(mode="tokens"),
+            "'tokens' is not one of",
+        ),
     ],
     ids=[
         "unknown-group-field",
@@ -85,6 +93,8 @@ def _worker(rs: dict[str, Any]) -> dict[str, Any]:
         "long-name",
         "bad-pod-label",
         "bad-upgrade-strategy",
+        "token-auth-on-old-ray",
+        "unknown-auth-mode",
     ],
 )
 def test_rayservice_mistakes_are_caught(

@@ -37,7 +37,8 @@ def test_chart_helper_maps_like_python() -> None:
 def test_chart_defaults_are_valid_values() -> None:
     values = yaml.safe_load((chart_dir() / "values.yaml").read_text())
     parsed = ChartValues.model_validate(values)
-    assert set(parsed.workerGroups) == set(typing.get_args(GpuAccelerator))
+    groups = parsed.workerGroups.model_dump(by_alias=True)
+    assert set(groups) == {*typing.get_args(GpuAccelerator), "cpu"}
     assert parsed.gemmaServe.server.host == "0.0.0.0"
 
 

@@ -44,6 +44,13 @@ app.kubernetes.io/part-of: gemma-serve
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 
+{{/* The CPU image (docker/Dockerfile.cpu) of the CPU worker group. */}}
+{{- define "gemma-serve.cpuImage" -}}
+{{- with .Values.workerGroups.cpu.image }}
+{{- printf "%s:%s" .repository (.tag | default $.Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
 {{- define "gemma-serve.apiServiceName" -}}
 {{- printf "%s-api" (include "gemma-serve.fullname" .) }}
 {{- end }}

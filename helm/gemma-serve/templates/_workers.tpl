@@ -1,9 +1,12 @@
 {{/*
-Worker groups from the models: one group per GPU kind in use, sized from the
-models' hardware and Serve autoscaling. A replica's tensor-parallel ranks
-always share one pod (Ray STRICT_PACK), so a pod of G GPUs holds G / count
-replicas of a model. Output: JSON {accelerator: {gpus, minPods, maxPods,
-replicas}}. Checks the schema cannot express fail here, naming the value.
+Worker groups from the models: one group per GPU kind in use, plus one CPU
+group when a model runs on `cpu`, sized from the models' hardware and Serve
+autoscaling. A replica takes `units` of its pod: GPUs (`hardware.count`; its
+tensor-parallel ranks always share one pod, Ray STRICT_PACK) or, on CPU, the
+cores its engine binds (`hardware.cpu_cores`). A pod of U units holds
+U / units replicas of a model. Output: JSON {kind: {units, minPods, maxPods,
+replicas}} with units = GPUs or CPUs per pod. Checks the schema cannot express
+fail here, naming the value.
 */}}
 {{- define "gemma-serve.workerPlan" -}}
 {{- $cfg := .Values.gemmaServe }}
@@ -21,16 +24,18 @@ replicas}}. Checks the schema cannot express fail here, naming the value.
 {{- $_ := set $seen $m.name true }}
 {{- $hw := $m.hardware | default dict }}
 {{- $kind := $hw.accelerator | default "cpu" }}
-{{- if eq $kind "cpu" }}
-{{- fail (printf "%s: hardware.accelerator is cpu (the default); this chart runs the GPU image, so set a GPU kind (%s)" $where (include "gemma-serve.rayAcceleratorTypes" $ | fromYaml | keys | sortAlpha | join ", ")) }}
-{{- continue }}
-{{- end }}
 {{- if not (index $.Values.workerGroups $kind) }}
 {{- fail (printf "%s: no workerGroups.%s to run it on" $where $kind) }}
 {{- continue }}
 {{- end }}
 {{- $count := 1 }}
-{{- if hasKey $hw "count" }}{{ $count = int $hw.count }}{{ end }}
+{{- if eq $kind "cpu" }}
+{{- if or (not (hasKey $hw "cpu_cores")) (kindIs "invalid" $hw.cpu_cores) }}
+{{- fail (printf "%s: hardware.accelerator is cpu (the default) but hardware.cpu_cores is not set; in the chart a CPU replica must name the cores its engine binds (workerGroups.cpu.cpusPerPod / cpu_cores replicas share a pod)" $where) }}
+{{- continue }}
+{{- end }}
+{{- $count = int $hw.cpu_cores }}
+{{- else if hasKey $hw "count" }}{{ $count = int $hw.count }}{{ end }}
 {{- $auto := $m.autoscaling | default dict }}
 {{- $min := 1 }}
 {{- if hasKey $auto "min_replicas" }}{{ $min = int $auto.min_replicas }}{{ end }}
@@ -60,26 +65,33 @@ replicas}}. Checks the schema cannot express fail here, naming the value.
 {{- range $kind := keys $byKind | sortAlpha }}
 {{- $models := get $byKind $kind }}
 {{- $group := index $.Values.workerGroups $kind }}
+{{- $cpu := eq $kind "cpu" }}
+{{- $sizedBy := ternary "cpusPerPod, memoryGiBPerPod" "gpusPerPod, cpuPerGpu, memoryGiBPerGpu" $cpu }}
 {{- range $param := list "num-cpus" "num-gpus" "memory" "resources" "labels" }}
 {{- if hasKey $group.rayStartParams $param }}
-{{- fail (printf "workerGroups.%s.rayStartParams.%s: the chart sets the group's Ray resources (from gpusPerPod, cpuPerGpu, memoryGiBPerGpu); KubeRay rejects both" $kind $param) }}
+{{- fail (printf "workerGroups.%s.rayStartParams.%s: the chart sets the group's Ray resources (from %s); KubeRay rejects them set twice" $kind $param $sizedBy) }}
 {{- end }}
 {{- end }}
-{{- $gpus := 0 }}
-{{- if eq (toString $group.gpusPerPod) "auto" }}
-{{- range $models }}{{ $gpus = max $gpus .count }}{{ end }}
+{{- $perPodKey := ternary "cpusPerPod" "gpusPerPod" $cpu }}
+{{- $units := 0 }}
+{{- if eq (toString (get $group $perPodKey)) "auto" }}
+{{- range $models }}{{ $units = max $units .count }}{{ end }}
 {{- else }}
-{{- $gpus = int $group.gpusPerPod }}
+{{- $units = int (get $group $perPodKey) }}
 {{- end }}
 {{- $minPods := 0 }}
 {{- $maxPods := 0 }}
 {{- $initPods := 0 }}
 {{- range $models }}
-{{- if gt .count $gpus }}
-{{- fail (printf "%s: hardware.count=%d GPUs per replica, but workerGroups.%s.gpusPerPod=%d (a replica's tensor-parallel ranks share one pod)" .where .count $kind $gpus) }}
+{{- if gt .count $units }}
+{{- if $cpu }}
+{{- fail (printf "%s: hardware.cpu_cores=%d cores per replica, but workerGroups.cpu.cpusPerPod=%d (a replica's engine runs in one pod)" .where .count $units) }}
+{{- else }}
+{{- fail (printf "%s: hardware.count=%d GPUs per replica, but workerGroups.%s.gpusPerPod=%d (a replica's tensor-parallel ranks share one pod)" .where .count $kind $units) }}
+{{- end }}
 {{- continue }}
 {{- end }}
-{{- $perPod := div $gpus .count }}
+{{- $perPod := div $units .count }}
 {{- $minPods = add $minPods (div (add .min (sub $perPod 1)) $perPod) }}
 {{- $maxPods = add $maxPods (div (add .max (sub $perPod 1)) $perPod) }}
 {{- $initPods = add $initPods (div (add .initial (sub $perPod 1)) $perPod) }}
@@ -96,7 +108,7 @@ replicas}}. Checks the schema cannot express fail here, naming the value.
 {{- if $.Values.ray.autoscaling.enabled }}
 {{- $replicas = min (max $initPods $minPods) $maxPods }}
 {{- end }}
-{{- $_ := set $plan $kind (dict "gpus" $gpus "minPods" $minPods "maxPods" $maxPods "replicas" $replicas) }}
+{{- $_ := set $plan $kind (dict "units" $units "minPods" $minPods "maxPods" $maxPods "replicas" $replicas) }}
 {{- end }}
 {{- toJson $plan }}
 {{- end }}

@@ -1,0 +1,123 @@
+"""The chart's CPU cluster, run the way KubeRay runs it: serving, placement, Ray's token.
+
+One cluster per session (conftest.py): the rendered head and two CPU worker
+pods as `ray start` processes, the rendered serveConfigV2 deployed through the
+head dashboard's Serve REST API, the API reached on the head's HTTP port.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from openai.types.chat import ChatCompletionMessageParam
+
+from tests.cluster.harness import Cluster, wait_for_nodes
+
+pytestmark = pytest.mark.e2e
+MODEL = "gemma-3-270m"
+APP = "gemma-serve"
+
+
+def test_completions_through_the_head(ray_cluster: Cluster) -> None:
+    client = ray_cluster.openai()
+    out = client.completions.create(
+        model=MODEL, prompt="def add(a, b):", max_tokens=16, temperature=0
+    )
+    assert out.choices[0].text and out.usage is not None and out.usage.completion_tokens == 16
+    chunks = list(
+        client.completions.create(
+            model=MODEL, prompt="def add(a, b):", max_tokens=16, temperature=0, stream=True,
+            stream_options={"include_usage": True},
+        )
+    )  # fmt: skip
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == out.choices[0].text
+    assert sum(1 for c in chunks if c.choices and c.choices[0].text) > 1  # really streamed
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 16
+
+
+def test_chat_through_the_head(ray_cluster: Cluster) -> None:
+    client = ray_cluster.openai()
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Name three rivers."}]
+    out = client.chat.completions.create(
+        model=MODEL,
+        messages=messages,
+        max_tokens=12,
+        temperature=0,
+    )
+    assert out.choices[0].message.role == "assistant" and out.choices[0].message.content
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL, messages=messages, max_tokens=12, temperature=0, stream=True,
+            stream_options={"include_usage": True},
+        )
+    )  # fmt: skip
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == out.choices[0].message.content
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_nodes_advertise_the_rendered_pods_cpus(ray_cluster: Cluster) -> None:
+    """The head offers no CPU for replicas; each CPU worker pod offers the cores it has."""
+    cpus = {n["pod"]: n["resources_total"].get("CPU", 0) for n in ray_cluster.ray_nodes()}
+    groups = ray_cluster.rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    (cpu_group,) = [g for g in groups if g["groupName"] == "cpu"]
+    (container,) = cpu_group["template"]["spec"]["containers"]
+    pod_cores = float(container["resources"]["limits"]["cpu"])
+    assert cpus == {"head": 0, "cpu-0": pod_cores, "cpu-1": pod_cores}
+
+
+def test_two_replicas_run_on_two_different_worker_nodes(ray_cluster: Cluster) -> None:
+    app = ray_cluster.applications()["applications"][APP]
+    assert app["status"] == "RUNNING"
+    (model,) = [d for name, d in app["deployments"].items() if name.startswith("model-")]
+    replicas = [r for r in model["replicas"] if r["state"] == "RUNNING"]
+    assert len(replicas) == 2, model["replicas"]
+    pods = {n["node_id"]: n["pod"] for n in ray_cluster.ray_nodes()}
+    placed = sorted(pods[r["node_id"]] for r in replicas)
+    assert placed == ["cpu-0", "cpu-1"], placed  # one per worker pod, none on the head
+
+
+def test_the_dashboard_refuses_requests_without_the_token(ray_cluster: Cluster) -> None:
+    url = ray_cluster.dashboard_url + "/api/serve/applications/"
+    assert httpx.get(url, timeout=10).status_code == 401
+    wrong = {"x-ray-authorization": "Bearer not-the-token"}
+    assert httpx.get(url, headers=wrong, timeout=10).status_code == 403
+    # A deploy without the token changes nothing (KubeRay's own PUT carries it).
+    config = {**ray_cluster.serve_config, "applications": []}
+    assert httpx.put(url, json=config, timeout=10).status_code == 401
+    assert httpx.put(url, json=config, headers=wrong, timeout=10).status_code == 403
+    jobs = httpx.post(
+        ray_cluster.dashboard_url + "/api/jobs/", json={"entrypoint": "id"}, timeout=10
+    )
+    assert jobs.status_code == 401  # job submission: arbitrary code, the reason for the lock
+    assert ray_cluster.applications()["applications"][APP]["status"] == "RUNNING"
+    assert httpx.get(url, headers={"authorization": f"Bearer {ray_cluster.token}"}).is_success
+
+
+def test_a_worker_without_the_token_is_refused(ray_cluster: Cluster) -> None:
+    """A node started without the token (or with a wrong one) never joins the cluster.
+
+    Each pod has its own empty HOME, so no ~/.ray/auth_token stands in for the token.
+    """
+    worker = next(n for n in ray_cluster.nodes if n.pod.group == "cpu")
+    intruders: dict[str, dict[str, str | None]] = {
+        "no-token": {"RAY_AUTH_TOKEN": None, "RAY_AUTH_MODE": None},
+        "wrong-token": {"RAY_AUTH_TOKEN": "not-the-token"},
+    }
+    started = {
+        name: ray_cluster.start_pod(worker.pod, name=name, env_changes=changes)
+        for name, changes in intruders.items()
+    }
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and any(n.process.poll() is None for n in started.values()):
+        joined = {n["pod"] for n in ray_cluster.ray_nodes() if n["state"] == "ALIVE"}
+        assert not joined & set(intruders), joined
+        time.sleep(1)
+    for name, node in started.items():
+        assert node.process.returncode not in (None, 0), f"{name} still running or exited 0"
+        assert "InvalidAuthToken" in node.log.read_text(errors="replace"), node.log_tail()
+    joined = {n["pod"] for n in ray_cluster.ray_nodes()}
+    assert not joined & set(intruders)
+    wait_for_nodes(ray_cluster, {"head", "cpu-0", "cpu-1"}, timeout_s=5)  # the cluster is intact
