@@ -9,7 +9,7 @@ import pytest
 
 from tests.stack import ROOT, Stack, start_stack
 
-#: Module-scoped stacks, started after the default stack has stopped.
+#: Module-scoped stacks, each started after the one before has stopped (cores are claimed).
 LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack")
 DEFAULT_KEY = "test-key-1"
 DEFAULT_ADMISSION = 8
@@ -66,7 +66,7 @@ def tiny_mm_checkpoint(checkpoint_270m: Path) -> Path:
     return build_tiny_mm(tiny_mm_checkpoint(), checkpoint_270m)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tiny_mm_stack(
     tiny_mm_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:

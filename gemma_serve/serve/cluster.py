@@ -23,6 +23,14 @@ def joined(address: str, *, quiet: bool = False) -> Iterator[None]:
     if address != "auto":
         _check_reachable(address)
     import ray
+    from ray._private.authentication.authentication_token_setup import (
+        maybe_enable_token_auth_if_token_available,
+    )
+
+    # A local `ray.init()` cluster has token auth on by default (Ray >= 2.59) with the
+    # token in ~/.ray/auth_token, but a driver joining it only sends a token when
+    # RAY_AUTH_MODE says so: Ray's own rule, applied as `ray start --address` does.
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
     try:
         ray.init(
