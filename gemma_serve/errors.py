@@ -50,6 +50,22 @@ class ModelNotFound(RequestError):
     error_type = "model_not_found"
 
 
+class RouteNotFound(RequestError):
+    """The request's path is not one the API serves."""
+
+    status_code = 404
+
+
+class MethodNotAllowed(RequestError):
+    """The path is served, but not with this method; `allow` lists the ones it takes."""
+
+    status_code = 405
+
+    def __init__(self, message: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
 class PayloadTooLarge(RequestError):
     """The request body exceeds the configured limit."""
 
@@ -97,3 +113,9 @@ class ClusterError(GemmaServeError):
     """The Ray cluster cannot be started or reached, or refused what was asked of it."""
 
     error_type = "cluster_error"
+
+
+class PortInUse(ClusterError):
+    """A port the local stack must bind is taken; the message names the setting that moves it."""
+
+    error_type = "port_in_use"

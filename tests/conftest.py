@@ -9,10 +9,13 @@ import pytest
 
 from tests.stack import ROOT, Stack, start_stack
 
-#: Module-scoped stacks, each started after the one before has stopped (cores are claimed).
+#: Stacks started after the default stack has stopped, one after the other.
 LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack")
 DEFAULT_KEY = "test-key-1"
+MULTI_KEY = "multi-key-1"
 DEFAULT_ADMISSION = 8
+#: Session-scoped late stacks that are running, stopped after the last test that uses them.
+_LIVE = pytest.StashKey[dict[str, Stack]]()
 
 
 @pytest.fixture(scope="session")
@@ -87,10 +90,31 @@ def _module_stack(config: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     stack.stop()
 
 
-@pytest.fixture(scope="module")
-def multi_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Two models in one deployment: 270M with TP=1 and with TP=2."""
-    yield from _module_stack("multi.yaml", tmp_path_factory)
+@pytest.fixture(scope="session")
+def multi_stack(
+    checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
+    """Two models behind the gateway (tests/e2e/multi.yaml, one core each), with API keys.
+
+    Session-scoped so the modules testing the gateway share one start; it stops
+    right after the last test that uses it (`pytest_runtest_teardown`).
+    """
+    log = tmp_path_factory.mktemp("multi") / "serve.log"
+    config = Path(__file__).parent / "e2e" / "multi.yaml"
+    env = {"GEMMA_SERVE_API_KEYS": f"{MULTI_KEY},second-key"}
+    stack = start_stack(["--config", str(config)], log, env=env, api_key=MULTI_KEY)
+    request.config.stash.setdefault(_LIVE, {})["multi_stack"] = stack
+    yield stack
+    stack.stop()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop a session-scoped late stack once the next test does not use it (tests are
+    ordered by stack, so no later one will): at most one late stack runs at a time."""
+    live = item.config.stash.get(_LIVE, {})
+    later = getattr(nextitem, "fixturenames", ()) if nextitem is not None else ()
+    for name in [n for n in live if n not in later]:
+        live.pop(name).stop()
 
 
 @pytest.fixture(scope="module")

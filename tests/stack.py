@@ -37,6 +37,7 @@ class Stack:
     port: int
     log_path: Path
     api_key: str = "unused"
+    haproxy_metrics_port: int = 0
     descendants: list[psutil.Process] = field(default_factory=list)
 
     @property
@@ -96,23 +97,19 @@ def start_stack(
     /health is 200 as soon as one replica of each model can serve; the
     "ready" line waits for all of them (Serve's application RUNNING).
     """
-    port = free_port()
-    # HAProxy's own metrics and stats ports too, so stacks can overlap during a session.
-    env = {
-        "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
-        "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
-        **(env or {}),
-    }
+    port, haproxy_metrics_port = free_port(), free_port()
+    # HAProxy's own metrics port too, so stacks can overlap during a session.
+    ports = ["--port", str(port), "--set", f"server.haproxy_metrics_port={haproxy_metrics_port}"]
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gemma_serve.cli.main", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "gemma_serve.cli.main", "serve", *ports, *args],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
+        env={**os.environ, **(env or {})},
         start_new_session=True,
     )
-    stack = Stack(proc, port, log_path, api_key=api_key)
+    stack = Stack(proc, port, log_path, api_key=api_key, haproxy_metrics_port=haproxy_metrics_port)
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -1,26 +1,28 @@
-"""The HTTP API of one model replica: vLLM's OpenAI app plus gemma-serve's edge.
+"""The HTTP API of one model replica: vLLM's OpenAI app plus the model's own layers.
 
-The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
-path), applied outermost-first: metrics, replica header, errors, API keys,
-admission, body limit, required fields, flavour warning, images, then vLLM's app.
+The model layers (admission limit, flavour warning, images) run in the replica
+that owns the engine, whatever the shape. A replica that is the ingress (one
+model, one replica) puts the edge (`gemma_serve.api.edge`) around them; a
+replica behind the gateway does not: the gateway's edge already ran auth, the
+body limit and the route table. Both are measured here (edge metrics) and name
+the replica in a header. Outermost first: metrics, replica header, [edge |
+errors], admission, flavour warning, images, vLLM's app.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
-from gemma_serve.api.cards import ModelCards
-from gemma_serve.api.errors import error_body, send_error
+from gemma_serve.api.auth import load_api_keys
+from gemma_serve.api.edge import build_edge
+from gemma_serve.api.errors import ErrorEdge
 from gemma_serve.api.flavour import PretrainedChatWarning
+from gemma_serve.api.health import Readiness
 from gemma_serve.api.images import ImageGuard
-from gemma_serve.api.limits import AdmissionLimit, BodyLimit
+from gemma_serve.api.limits import AdmissionLimit
 from gemma_serve.api.paths import is_generation
-from gemma_serve.api.validation import ModelRequired
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.engine.vllm_engine import VllmEngine
-from gemma_serve.errors import GemmaServeError
 from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware
 from gemma_serve.planner import ModelPlan
 
@@ -28,95 +30,47 @@ ASGIApp = Any
 
 
 def build_model_api(
-    engine: VllmEngine, plan: ModelPlan, server: ServerConfig, metrics: EdgeMetrics
+    engine: VllmEngine,
+    plan: ModelPlan,
+    server: ServerConfig,
+    metrics: EdgeMetrics,
+    *,
+    readiness: Readiness,
 ) -> ASGIApp:
-    """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
+    """The single-model ingress: the edge around this replica's model layers."""
+    app = build_edge(
+        model_layers(engine, plan, metrics),
+        plans=[plan],
+        server=server,
+        keys=load_api_keys(server),
+        readiness=readiness,
+    )
+    return _observed(app, plan, metrics)
+
+
+def build_replica_api(engine: VllmEngine, plan: ModelPlan, metrics: EdgeMetrics) -> ASGIApp:
+    """A replica behind the gateway: its model layers, errors still OpenAI-shaped here."""
+    return _observed(ErrorEdge(model_layers(engine, plan, metrics)), plan, metrics)
+
+
+def model_layers(engine: VllmEngine, plan: ModelPlan, metrics: EdgeMetrics) -> ASGIApp:
+    """What only the replica of this model can do, around vLLM's app."""
     edge = metrics.for_model(plan.name)
     edge.set_max_ongoing_requests(plan.max_in_flight)
-    app: ASGIApp = ModelCards(engine.app, plans=[plan])
-    app = ImageGuard.for_plan(app, plan, vllm_app=engine.app)
+    app: ASGIApp = ImageGuard.for_plan(engine.app, plan, vllm_app=engine.app)
     if plan.flavour == "pt":
         app = PretrainedChatWarning(app, model=plan.name)
-    app = ModelRequired(app)
-    app = BodyLimit(app, max_bytes=server.max_body_bytes)
-    app = AdmissionLimit(
+    return AdmissionLimit(
         app,
         max_in_flight=plan.max_in_flight,
         retry_after_s=plan.retry_after_s,
         on_reject=lambda: edge.count_rejected("overloaded"),
     )
-    keys = load_api_keys(server)
-    if keys:
-        app = ApiKeyAuth(app, keys=keys)
-    app = ErrorEdge(app)
+
+
+def _observed(app: ASGIApp, plan: ModelPlan, metrics: EdgeMetrics) -> ASGIApp:
     app = ReplicaHeader(app, replica=_replica_name())
     return EdgeMetricsMiddleware(app, metrics=metrics, model=plan.name, observe=is_generation)
-
-
-class ErrorEdge:
-    """Every error a client sees is OpenAI-style JSON, raised here or answered below.
-
-    GemmaServeError becomes its status and JSON; a 4xx/5xx body from below that is
-    not `{"error": ...}` (e.g. FastAPI's `{"detail": ...}`) is rewritten into one.
-    Only error responses are buffered; successful streams pass straight through.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-        held: dict[str, Any] | None = None
-        chunks: list[bytes] = []
-
-        async def guarded_send(message: dict[str, Any]) -> None:
-            nonlocal started, held
-            if message["type"] == "http.response.start":
-                started = True
-                if message["status"] >= 400:
-                    held = message
-                    return
-            elif held is not None and message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                status, headers, body = openai_error(held, b"".join(chunks))
-                await send({**held, "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-            await send(message)
-
-        try:
-            await self.app(scope, receive, guarded_send)
-        except GemmaServeError as exc:
-            if started:
-                raise
-            await send_error(send, exc)
-
-
-def openai_error(
-    start: dict[str, Any], body: bytes
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """`body` if it already is `{"error": ...}`, else the same status with it wrapped."""
-    status = int(start["status"])
-    headers = list(start.get("headers", ()))
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        return status, headers, body
-    detail = parsed.get("detail", parsed) if isinstance(parsed, dict) else parsed
-    message = detail if isinstance(detail, str) else json.dumps(detail) if detail else ""
-    kind = "invalid_request_error" if status < 500 else "internal_error"
-    new = error_body(message or body.decode(errors="replace")[:500] or "error",
-                     status=status, error_type=kind)  # fmt: skip
-    kept = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
-    kept += [(b"content-type", b"application/json"), (b"content-length", str(len(new)).encode())]
-    return status, kept, new
 
 
 class ReplicaHeader:

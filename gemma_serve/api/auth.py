@@ -2,7 +2,9 @@
 
 Keys come from an environment variable (comma-separated) and/or a file with
 one key per line (a mounted Kubernetes Secret). No keys configured = no auth.
-The 401 never says whether the header was missing or the key was wrong.
+The 401 never says whether the header was missing or the key was wrong. Which
+key matched is left in the request's state (`caller`), for the layers after
+auth (per-key quotas) to read; the key itself never is.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.errors import ConfigError, Unauthorized
 
-#: Paths open without a key: probes and the Prometheus scrape (which carries no content).
-OPEN_PATHS = ("/health", "/metrics")
+#: Where auth leaves the matched key's position (0-based) in the request's `state`.
+CALLER = "gemma_serve.caller"
 
 
 def load_api_keys(server: ServerConfig, env: dict[str, str] | None = None) -> list[bytes]:
@@ -31,20 +33,31 @@ def load_api_keys(server: ServerConfig, env: dict[str, str] | None = None) -> li
     return [k.strip().encode() for k in keys if k.strip()]
 
 
+def caller(scope: dict[str, Any]) -> int | None:
+    """The position of the key this request presented, once auth has run."""
+    state = scope.get("state")
+    return state.get(CALLER) if isinstance(state, dict) else None
+
+
 class ApiKeyAuth:
-    """Reject requests without a valid bearer key with a 401 (OpenAI-style JSON)."""
+    """Reject every request without a valid bearer key with a 401 (OpenAI-style JSON).
+
+    Routes open without a key (`/health`, `/metrics`) are answered before it.
+    """
 
     def __init__(self, app: Any, *, keys: list[bytes]) -> None:
         self.app = app
         self._keys = keys
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(OPEN_PATHS):
-            if not self._authorized(scope):
+        if scope["type"] == "http":
+            matched = self._match(scope)
+            if matched is None:
                 raise Unauthorized("invalid or missing API key")
+            scope.setdefault("state", {})[CALLER] = matched
         await self.app(scope, receive, send)
 
-    def _authorized(self, scope: dict[str, Any]) -> bool:
+    def _match(self, scope: dict[str, Any]) -> int | None:
         presented = b""
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
@@ -53,7 +66,8 @@ class ApiKeyAuth:
                     presented = token.strip()
                 break
         # Compare against every key, always, so timing does not reveal which one matched.
-        ok = False
-        for key in self._keys:
-            ok |= hmac.compare_digest(presented, key)
-        return ok
+        matched = None
+        for i, key in enumerate(self._keys):
+            if hmac.compare_digest(presented, key):
+                matched = i
+        return matched

@@ -1,7 +1,10 @@
-"""The generation endpoints of the API, named once.
+"""The routes the API serves, named once.
 
-Every edge layer that treats generation requests differently (required
-`model`, images, admission, metrics) matches them through `is_generation`.
+Every edge layer that treats some requests differently matches them here:
+the edge answers 404 for a path not in `ROUTES` and 405 for a method a path
+does not take (the same on every shape); generation requests (metrics, images,
+admission) are matched through `is_generation`; requests the multi-model
+gateway routes by their `model` field through `is_model_routed`.
 """
 
 from __future__ import annotations
@@ -9,10 +12,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+HEALTH = "/health"
+METRICS = "/metrics"
+MODELS = "/v1/models"
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
 #: POST paths that run the engine.
 GENERATION_PATHS = frozenset({COMPLETIONS, CHAT})
+
+_GET = frozenset({"GET"})
+_POST = frozenset({"POST"})
+#: Every route of the API and the methods it takes. vLLM's app serves more
+#: (docs, render, elastic scaling, ...): those are not exposed and answer 404.
+ROUTES: Mapping[str, frozenset[str]] = {
+    HEALTH: _GET,
+    METRICS: _GET,
+    MODELS: _GET,
+    COMPLETIONS: _POST,
+    CHAT: _POST,
+    "/v1/responses": _POST,
+    "/v1/messages": _POST,
+    "/v1/messages/count_tokens": _POST,
+    "/tokenize": _POST,
+    "/detokenize": _POST,
+}
+#: Routes open without an API key: probes, and the scrape (counts, never content).
+OPEN_PATHS = frozenset({HEALTH, METRICS})
+#: POST routes whose body names the model that serves them (required there).
+MODEL_ROUTED_PATHS = frozenset(path for path, methods in ROUTES.items() if methods == _POST)
 
 
 def is_generation(scope: Mapping[str, Any]) -> bool:
@@ -21,4 +48,13 @@ def is_generation(scope: Mapping[str, Any]) -> bool:
         scope["type"] == "http"
         and scope.get("method") == "POST"
         and scope.get("path") in GENERATION_PATHS
+    )
+
+
+def is_model_routed(scope: Mapping[str, Any]) -> bool:
+    """Whether this ASGI scope is a request whose body names its model."""
+    return (
+        scope["type"] == "http"
+        and scope.get("method") == "POST"
+        and scope.get("path") in MODEL_ROUTED_PATHS
     )

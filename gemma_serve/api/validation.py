@@ -6,16 +6,17 @@ import json
 from typing import Any
 
 from gemma_serve.api.body import read_body, replay
-from gemma_serve.api.paths import is_generation
+from gemma_serve.api.paths import is_model_routed
 from gemma_serve.errors import RequestError
 
 
 def require_model(body: bytes) -> None:
-    """A generation request must name its model, as OpenAI's API requires.
+    """A request must name its model, as OpenAI's API requires.
 
     vLLM serves a request without `model` with whatever it runs; a client that
     forgot the field would silently talk to the wrong model once a deployment
-    serves several. Bodies that are not a JSON object are left to vLLM's 400.
+    serves several (and the gateway could not route it). Bodies that are not
+    a JSON object are left to vLLM's 400.
     """
     if b'"model"' in body:  # the common case: vLLM validates the value
         return
@@ -28,13 +29,13 @@ def require_model(body: bytes) -> None:
 
 
 class ModelRequired:
-    """Pure ASGI: 400 for a completions or chat request without `model`."""
+    """Pure ASGI: 400 for a request to a model-routed path without `model`."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if not is_generation(scope):
+        if not is_model_routed(scope):
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from gemma_serve.models.prepare import prepare_embedded
     from gemma_serve.planner import plan_deployment
     from gemma_serve.serve.cores import local_facts
-    from gemma_serve.serve.runtime import check_local_fit, serve_forever, serve_on_cluster
+    from gemma_serve.serve.runtime import check_local_start, serve_forever, serve_on_cluster
 
     overrides = list(args.overrides)
     if args.host is not None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return serve_on_cluster(config)
     # Refuses what cannot work before anything starts.
     plan = plan_deployment(config, local_facts())
-    check_local_fit(plan, config.cluster)
+    check_local_start(plan, config.cluster)
     if any(m.source == EMBEDDED_270M for m in config.models):
         prepare_embedded()  # once here, with progress, rather than in each replica
     return serve_forever(plan, config.cluster)

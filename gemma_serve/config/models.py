@@ -227,6 +227,22 @@ class ServerConfig(_Strict):
     drain_timeout_s: float = Field(
         30.0, ge=0, le=600, description="On SIGTERM, seconds in-flight requests may finish."
     )
+    haproxy_metrics_port: int = Field(
+        9101,
+        ge=1,
+        le=65535,
+        description="Port of HAProxy's own Prometheus exporter (connections, backends) when "
+        "`gemma-serve serve` starts Ray; bound to `host` like the API (Ray's default port; "
+        "HAProxy's stats page is off). On a cluster: Ray's RAY_SERVE_HAPROXY_METRICS_PORT.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> ServerConfig:
+        if self.haproxy_metrics_port == self.port:
+            raise ValueError(
+                f"haproxy_metrics_port={self.haproxy_metrics_port} is the API port; pick another"
+            )
+        return self
 
 
 class ClusterConfig(_Strict):

@@ -11,7 +11,6 @@ from typing import Any
 from ray import serve
 from ray.serve.deployment import Application
 
-from gemma_serve.api.cards import cards_body
 from gemma_serve.config.loader import validate_config
 from gemma_serve.errors import ConfigError
 from gemma_serve.planner import DeploymentPlan, HostFacts, plan_deployment
@@ -60,4 +59,5 @@ def application(plan: DeploymentPlan) -> Application:
         max_ongoing_requests=sum(m.max_in_flight for m in plan.models) + 16,
         ray_actor_options={"num_cpus": 0},
     )
-    return gateway.bind(models, cards_body(plan.models).decode())
+    plans = [m.model_dump(mode="json") for m in plan.models]
+    return gateway.bind(models, plans, plan.server.model_dump(mode="json"))

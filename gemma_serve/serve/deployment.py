@@ -20,6 +20,7 @@ from gemma_serve.metrics import create_edge_metrics
 from gemma_serve.planner import ModelPlan
 from gemma_serve.planner.render import actor_options, deployment_options
 from gemma_serve.serve.node import resolve_on_node
+from gemma_serve.serve.readiness import ServeReadiness, with_own_engine
 
 _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
@@ -31,8 +32,9 @@ _IMBALANCE_THRESHOLD = 4
 class ModelServer:
     """One replica: an engine plus the API around it. Health = the engine's health.
 
-    Reached through the multi-model gateway's handle calls (`handle_http`);
-    `IngressModelServer` is the same replica serving HTTP itself.
+    Reached through the multi-model gateway's handle calls (`handle_http`), with
+    the model's own layers only; `IngressModelServer` is the same replica serving
+    HTTP itself, behind the edge.
     """
 
     async def __init__(self, plan: dict[str, Any], server: dict[str, Any]) -> None:  # type: ignore[misc]
@@ -51,11 +53,19 @@ class ModelServer:
         self._reporter = asyncio.create_task(self._report_replicas())
 
     async def _asgi_app(self) -> Any:
-        from gemma_serve.api.app import build_model_api
+        """The API `handle_http` replays into: the model's layers, no edge (the gateway's ran)."""
+        from gemma_serve.api.app import build_replica_api
 
         if self._api is None:
-            self._api = build_model_api(self._engine, self._plan, self._server, self._metrics)
+            self._api = build_replica_api(self._engine, self._plan, self._metrics)
         return self._api
+
+    async def _engine_ok(self) -> bool:
+        try:
+            await self._engine.check_health()
+        except Exception:
+            return False
+        return True
 
     async def check_health(self) -> None:
         await self._engine.check_health()
@@ -138,7 +148,16 @@ class IngressModelServer(ModelServer):
     """A ModelServer that is the application's HTTP ingress (single-model deployments)."""
 
     async def __serve_build_asgi_app__(self) -> Any:
-        return await self._asgi_app()
+        from gemma_serve.api.app import build_model_api
+
+        context = serve.get_replica_context()
+        readiness = ServeReadiness(
+            app=context.app_name, deployments={self._plan.name: context.deployment}
+        )
+        return build_model_api(
+            self._engine, self._plan, self._server, self._metrics,
+            readiness=with_own_engine(readiness, self._plan.name, self._engine_ok),
+        )  # fmt: skip
 
 
 def model_deployment(plan: ModelPlan, server: ServerConfig, *, ingress: bool) -> Application:

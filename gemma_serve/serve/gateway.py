@@ -1,26 +1,49 @@
-"""The ingress of a multi-model deployment: route each request by its `model` field.
+"""The ingress of a multi-model deployment: the edge, then a route by the request's `model`.
 
-With one model, the model's own replicas are the ingress and this hop does not
-exist. With several, the gateway reads the body once, picks the model's
-deployment and streams the replica's ASGI messages back. Replica choice is the
-deployment's Ray Serve request router (prefix-aware and load-aware when a model
-has several replicas), which sees the prompt through the routing hint.
+With one model on one replica, that replica is the ingress and this hop does
+not exist. Otherwise the gateway runs the same edge as a single-model ingress
+(`gemma_serve.api.edge`: auth, errors, limits, routes, `/v1/models`, `/health`)
+around `ModelRouter`, which picks the model's deployment and streams the
+replica's ASGI messages back. Replica choice is the deployment's Ray Serve
+request router (prefix-aware and load-aware when a model has several
+replicas), which sees the prompt through the routing hint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Container, Mapping
 from types import SimpleNamespace
 from typing import Any
 
 from ray import serve
+from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
+from gemma_serve.api.auth import load_api_keys
 from gemma_serve.api.body import read_body
-from gemma_serve.api.errors import send_error
-from gemma_serve.api.validation import require_model
-from gemma_serve.errors import GemmaServeError, ModelNotFound, RequestError
+from gemma_serve.api.edge import build_edge
+from gemma_serve.config.models import ServerConfig
+from gemma_serve.errors import ModelNotFound, Overloaded, RequestError
+from gemma_serve.planner import ModelPlan
+from gemma_serve.serve.readiness import ServeReadiness
+
+#: Seconds a client is told to wait when no replica of its model could take the request.
+_RETRY_AFTER_S = 1
+
+
+def pick_model(payload: Any, served: Container[str]) -> str:
+    """The served model a request names (the one place a request is routed by name)."""
+    if not isinstance(payload, dict):
+        raise RequestError("request body must be a JSON object")
+    name = payload.get("model")
+    if not isinstance(name, str):
+        raise RequestError('"model" must be a string: the name of a model (see GET /v1/models)')
+    if name not in served:
+        raise ModelNotFound(f"The model `{name}` does not exist.")
+    return name
 
 
 def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
@@ -34,14 +57,80 @@ def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(prompt=prompt if isinstance(prompt, str | list) else "")
 
 
+class ModelRouter:
+    """Pure ASGI: forward a model-routed request to its model's deployment, stream the answer.
+
+    `models` maps each model name to a streaming handle of its deployment.
+    """
+
+    def __init__(self, models: Mapping[str, Any]) -> None:
+        self._models = dict(models)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = await read_body(receive)
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            raise RequestError("request body is not valid JSON") from None
+        name = pick_model(payload, self._models)
+        request = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query_string": scope.get("query_string", b""),
+            "headers": list(scope.get("headers", ())),
+        }
+        stream = self._models[name].handle_http.remote(routing_hint(payload), request, body)
+        started = False
+        try:
+            async for message in stream:
+                started = True
+                await send(message)
+        except (BackPressureError, RayActorError, ActorUnavailableError):
+            if started:
+                raise
+            raise Overloaded(
+                f"no replica of {name} could take the request; retry later",
+                retry_after_s=_RETRY_AFTER_S,
+            ) from None
+
+
+class MergedMetrics:
+    """`GET /metrics` on the gateway: every model's replica exposition, merged."""
+
+    def __init__(self, models: Mapping[str, DeploymentHandle]) -> None:
+        self._models = dict(models)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from gemma_serve.metrics.merge import merge_expositions
+
+        texts = await asyncio.gather(*(h.metrics_text.remote() for h in self._models.values()))
+        body = merge_expositions(list(texts)).encode()
+        headers = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 @serve.ingress()
 class Gateway:
-    """Pure-ASGI router over model deployments; `/v1/models`, `/health`, `/metrics` merged."""
+    """The multi-model ingress: the edge around `ModelRouter`."""
 
-    def __init__(self, models: dict[str, DeploymentHandle], cards: str) -> None:
-        self._models = {name: h.options(stream=True) for name, h in models.items()}
-        self._unary = models
-        self._cards_body = cards.encode()
+    def __init__(
+        self, models: dict[str, DeploymentHandle], plans: list[dict[str, Any]], server: dict
+    ) -> None:
+        config = ServerConfig.model_validate(server)
+        readiness = ServeReadiness(
+            app=serve.get_replica_context().app_name,
+            deployments={name: h.deployment_name for name, h in models.items()},
+        )
+        router = ModelRouter({name: h.options(stream=True) for name, h in models.items()})
+        self._app = build_edge(
+            router,
+            plans=[ModelPlan.model_validate(p) for p in plans],
+            server=config,
+            keys=load_api_keys(config),
+            readiness=readiness,
+            metrics=MergedMetrics(models),
+        )
 
     async def __serve_build_asgi_app__(self) -> Any:
         return _Asgi3(self._asgi)
@@ -49,67 +138,8 @@ class Gateway:
     async def _asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        try:
-            if scope["method"] == "POST":
-                await self._forward(scope, receive, send)
-            elif scope["path"] == "/v1/models":
-                await _send_json(send, 200, self._cards_body)
-            elif scope["path"] == "/health":
-                await self._health(send)
-            elif scope["path"] == "/metrics":
-                await self._metrics(send)
-            else:
-                await _send_json(send, 404, b'{"detail":"Not Found"}')
-        except GemmaServeError as exc:
-            await send_error(send, exc)
-
-    async def _forward(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = await read_body(receive)
-        require_model(body)
-        try:
-            parsed = json.loads(body)
-        except (ValueError, RecursionError):
-            raise RequestError("request body is not valid JSON") from None
-        name = parsed.get("model") if isinstance(parsed, dict) else None
-        if not isinstance(name, str) or name not in self._models:
-            raise ModelNotFound(f"The model `{name}` does not exist.")
-        request = {
-            "method": scope["method"],
-            "path": scope["path"],
-            "query_string": scope.get("query_string", b""),
-            "headers": list(scope.get("headers", ())),
-        }
-        stream: Any = self._models[name].handle_http.remote(routing_hint(parsed), request, body)
-        async for message in stream:
-            await send(message)
-
-    async def _health(self, send: Any) -> None:
-        results = await asyncio.gather(
-            *(h.check_health.remote() for h in self._unary.values()), return_exceptions=True
-        )
-        bad = [n for n, r in zip(self._unary, results, strict=True) if isinstance(r, BaseException)]
-        if bad:
-            body = json.dumps({"status": "unhealthy", "models": bad}).encode()
-            await _send_json(send, 503, body)
-        else:
-            await _send_json(send, 200, b'{"status":"ok"}')
-
-    async def _metrics(self, send: Any) -> None:
-        from gemma_serve.metrics.merge import merge_expositions
-
-        texts = await asyncio.gather(*(h.metrics_text.remote() for h in self._unary.values()))
-        body = merge_expositions(list(texts)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        elif scope["type"] == "http":
+            await self._app(scope, receive, send)
 
 
 class _Asgi3:
@@ -131,9 +161,3 @@ async def _lifespan(receive: Any, send: Any) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-async def _send_json(send: Any, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json")]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

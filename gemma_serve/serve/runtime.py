@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from gemma_serve.config.models import ClusterConfig, DeploymentConfig
-from gemma_serve.errors import DeployFailed, PlanError
+from gemma_serve.config.models import ClusterConfig, DeploymentConfig, ServerConfig
+from gemma_serve.errors import DeployFailed, PlanError, PortInUse
 from gemma_serve.planner import DeploymentPlan, plan_deployment
+from gemma_serve.serve import haproxy
 from gemma_serve.serve.cluster import joined
 from gemma_serve.serve.cores import usable_cores
 from gemma_serve.serve.ray_env import LOCAL_RAY_ENV
@@ -40,10 +43,46 @@ def check_local_fit(plan: DeploymentPlan, cluster: ClusterConfig) -> int:
     return cpus
 
 
+def check_local_start(plan: DeploymentPlan, cluster: ClusterConfig) -> int:
+    """Everything a locally started stack needs, checked before Ray starts: CPUs for ours."""
+    cpus = check_local_fit(plan, cluster)
+    check_ports_free(plan.server)
+    haproxy.check_template()
+    return cpus
+
+
+def _ports(server: ServerConfig) -> list[tuple[int, str]]:
+    """The ports the local stack binds on `server.host`, with the setting that moves each."""
+    return [
+        (server.port, "server.port (--port)"),
+        (server.haproxy_metrics_port, "server.haproxy_metrics_port (HAProxy's metrics)"),
+    ]
+
+
+def check_ports_free(server: ServerConfig) -> None:
+    """A PortInUse naming the port and its setting if anything holds one of ours on the host."""
+    for port, setting in _ports(server):
+        family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As HAProxy binds: a port left in TIME_WAIT is free, a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((server.host, port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise PortInUse(
+                        f"cannot bind {server.host}:{port} ({exc.strerror}); set server.host"
+                    ) from None
+                raise PortInUse(
+                    f"port {port} on {server.host} is already in use; set {setting} to a free one"
+                ) from None
+
+
 def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = print) -> int:
     """Start a local Ray and the application, block until a signal, leave nothing behind."""
-    num_cpus = check_local_fit(plan, cluster)
-    os.environ.update(LOCAL_RAY_ENV)
+    num_cpus = check_local_start(plan, cluster)
+    env = {**LOCAL_RAY_ENV, **haproxy.haproxy_env(plan.server)}
+    os.environ.update(env)
     import psutil
     import ray
     from ray import serve
@@ -54,7 +93,8 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
             include_dashboard=False,
             logging_level=logging.WARNING,
             log_to_driver=True,
-            runtime_env={"env_vars": dict(LOCAL_RAY_ENV)},
+            # The hook keeps HAProxy's own listeners on server.host (see serve/haproxy.py).
+            runtime_env={"env_vars": env, "worker_process_setup_hook": haproxy.HOOK},
         )
         say(f"ray: {ray.get_runtime_context().gcs_address} (gemma-serve status --address ...)")
         return _run_until_signal(plan, say=say, local=True)

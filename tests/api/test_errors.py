@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gemma_serve.api.app import openai_error
+from gemma_serve.api.errors import openai_error
 
 
 def _start(status: int) -> dict[str, object]:

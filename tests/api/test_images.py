@@ -18,7 +18,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from gemma_serve.api.app import ErrorEdge
+from gemma_serve.api.errors import ErrorEdge
 from gemma_serve.api.images import ImageGuard, ImagePolicy, inspect_image
 from gemma_serve.config.loader import load_config
 from gemma_serve.config.models import MultimodalConfig

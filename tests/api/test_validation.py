@@ -1,4 +1,4 @@
-"""The `model` field is required on generation requests; the rest is vLLM's to judge."""
+"""The `model` field is required on model-routed requests; the rest is vLLM's to judge."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ async def test_middleware_rejects_before_the_app_runs() -> None:
         await _call("/v1/chat/completions", b'{"messages": []}')
 
 
+async def test_every_model_routed_path_needs_the_model() -> None:
+    """The gateway routes /tokenize by its model too: a single model asks the same."""
+    with pytest.raises(RequestError):
+        await _call("/tokenize", b'{"prompt": "hi"}')
+
+
 async def test_other_paths_are_not_read() -> None:
-    passed = await _call("/tokenize", b'{"prompt": "hi"}')
+    passed = await _call("/v1/unknown", b'{"prompt": "hi"}')
     assert passed == b'{"prompt": "hi"}'

@@ -1,6 +1,8 @@
 """Bad input, field by field: OpenAI-style error JSON with the right 4xx, never a 5xx.
 
-After each bad request the server still answers a good one.
+The same matrix runs against both shapes of the edge: the single-model ingress
+(the default stack) and the multi-model gateway (the multi stack), with the
+same statuses. After each bad request the server still answers a good one.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.test_edge import assert_openai_error
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
+#: The model in the cases below; through the gateway, its first model instead.
 M = "gemma-3-270m"
+GATEWAY_MODEL = "gemma-3-270m-a"
 CHAT = "/chat/completions"
 COMP = "/completions"
 USER = [{"role": "user", "content": "hi"}]
@@ -56,35 +61,33 @@ CASES: list[tuple[str, str, Any, int]] = [
 ]
 
 
-def _assert_openai_error(r: httpx.Response, status: int) -> None:
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert isinstance(err["message"], str) and err["message"]
-    assert "Traceback" not in r.text
+def _for(model: str, body: Any) -> Any:
+    """`body` sent to `model` instead of M."""
+    if isinstance(body, dict) and body.get("model") == M:
+        return {**body, "model": model}
+    return body
 
 
-def _still_serving(stack: Stack) -> None:
+def _still_serving(stack: Stack, model: str) -> None:
     ok = httpx.post(
         stack.base_url + COMP,
-        json={"model": M, "prompt": "hi", "max_tokens": 2},
+        json={"model": model, "prompt": "hi", "max_tokens": 2},
         headers=stack.headers,
         timeout=60,
     )
     assert ok.status_code == 200
 
 
-@pytest.mark.parametrize(
+def _check_field(stack: Stack, model: str, path: str, body: Any, status: int) -> None:
+    r = httpx.post(stack.base_url + path, json=_for(model, body), headers=stack.headers, timeout=60)
+    assert_openai_error(r, status)
+    _still_serving(stack, model)
+
+
+FIELD_CASES = pytest.mark.parametrize(
     ("path", "body", "status"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-def test_bad_field_gets_its_4xx(default_stack: Stack, path: str, body: Any, status: int) -> None:
-    r = httpx.post(
-        default_stack.base_url + path, json=body, headers=default_stack.headers, timeout=60
-    )
-    _assert_openai_error(r, status)
-    _still_serving(default_stack)
-
-
-@pytest.mark.parametrize(
+BROKEN_BODIES = pytest.mark.parametrize(
     ("name", "content", "status"),
     [
         ("malformed JSON", b'{"model": "gemma-3-270m", "prompt": ', 400),
@@ -96,8 +99,35 @@ def test_bad_field_gets_its_4xx(default_stack: Stack, path: str, body: Any, stat
         ),
     ],
 )
+
+
+def _check_body(stack: Stack, model: str, content: bytes, status: int) -> None:
+    content = content.replace(M.encode(), model.encode(), 1)
+    headers = {"content-type": "application/json", **stack.headers}
+    r = httpx.post(stack.base_url + COMP, content=content, headers=headers, timeout=60)
+    assert_openai_error(r, status)
+    _still_serving(stack, model)
+
+
+@FIELD_CASES
+def test_bad_field_gets_its_4xx(default_stack: Stack, path: str, body: Any, status: int) -> None:
+    _check_field(default_stack, M, path, body, status)
+
+
+@FIELD_CASES
+def test_bad_field_gets_its_4xx_through_the_gateway(
+    multi_stack: Stack, path: str, body: Any, status: int
+) -> None:
+    _check_field(multi_stack, GATEWAY_MODEL, path, body, status)
+
+
+@BROKEN_BODIES
 def test_broken_bodies(default_stack: Stack, name: str, content: bytes, status: int) -> None:
-    headers = {"content-type": "application/json", **default_stack.headers}
-    r = httpx.post(default_stack.base_url + COMP, content=content, headers=headers, timeout=60)
-    _assert_openai_error(r, status)
-    _still_serving(default_stack)
+    _check_body(default_stack, M, content, status)
+
+
+@BROKEN_BODIES
+def test_broken_bodies_through_the_gateway(
+    multi_stack: Stack, name: str, content: bytes, status: int
+) -> None:
+    _check_body(multi_stack, GATEWAY_MODEL, content, status)

@@ -15,13 +15,13 @@ A, B = "gemma-3-270m-a", "gemma-3-270m-b"
 def _complete(stack: Stack, model: str, prompt: str, max_tokens: int = 10) -> httpx.Response:
     body = {"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0,
             "return_token_ids": True, "ignore_eos": True}  # fmt: skip
-    r = httpx.post(stack.base_url + "/completions", json=body, timeout=120)
+    r = httpx.post(stack.base_url + "/completions", json=body, headers=stack.headers, timeout=120)
     assert r.status_code == 200, r.text
     return r
 
 
 def test_models_lists_both_with_context_and_modalities(multi_stack: Stack) -> None:
-    data = httpx.get(multi_stack.base_url + "/models").json()["data"]
+    data = httpx.get(multi_stack.base_url + "/models", headers=multi_stack.headers).json()["data"]
     assert {m["id"]: m["max_model_len"] for m in data} == {A: 2048, B: 1024}
     assert all(card["input_modalities"] == ["text"] for card in data)
 
@@ -30,10 +30,14 @@ def test_requests_are_routed_by_model_name(multi_stack: Stack) -> None:
     for model in (A, B):
         assert _complete(multi_stack, model, "Hello").json()["model"] == model
     r = httpx.post(
-        multi_stack.base_url + "/completions", json={"model": "gemma-3-27b", "prompt": "x"}
+        multi_stack.base_url + "/completions",
+        json={"model": "gemma-3-27b", "prompt": "x"},
+        headers=multi_stack.headers,
     )
     assert r.status_code == 404 and "does not exist" in r.json()["error"]["message"]
-    r = httpx.post(multi_stack.base_url + "/completions", content=b"{oops")
+    r = httpx.post(
+        multi_stack.base_url + "/completions", content=b"{oops", headers=multi_stack.headers
+    )
     assert r.status_code == 400
 
 
@@ -42,6 +46,7 @@ def test_each_models_limits_are_its_own(multi_stack: Stack) -> None:
     r = httpx.post(
         multi_stack.base_url + "/completions",
         json={"model": B, "prompt": long_prompt, "max_tokens": 4},
+        headers=multi_stack.headers,
         timeout=120,
     )
     assert r.status_code == 400, r.text
@@ -50,7 +55,8 @@ def test_each_models_limits_are_its_own(multi_stack: Stack) -> None:
 
 def test_streaming_through_the_gateway(multi_stack: Stack) -> None:
     body = {"model": B, "prompt": "1, 2, 3,", "max_tokens": 8, "stream": True}
-    with httpx.stream("POST", multi_stack.base_url + "/completions", json=body, timeout=60) as r:
+    url = multi_stack.base_url + "/completions"
+    with httpx.stream("POST", url, json=body, headers=multi_stack.headers, timeout=60) as r:
         events = [line for line in r.iter_lines() if line.startswith("data: ")]
     assert r.status_code == 200
     assert events[-1] == "data: [DONE]" and len(events) >= 3

@@ -1,4 +1,4 @@
-"""The gateway's routing hint is what Ray's prefix-aware router can read (pure)."""
+"""The gateway's routing: by `model`, with a hint Ray's prefix-aware router can read (pure)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from ray.serve.exceptions import BackPressureError
 
-from gemma_serve.serve.gateway import routing_hint
+from gemma_serve.errors import ModelNotFound, Overloaded, RequestError
+from gemma_serve.serve.gateway import ModelRouter, pick_model, routing_hint
 
 
 def _router_text(hint: SimpleNamespace) -> Any:
@@ -29,3 +31,47 @@ def _router_text(hint: SimpleNamespace) -> Any:
 )
 def test_hint_exposes_only_what_the_request_has(body: dict[str, Any], text: Any) -> None:
     assert _router_text(routing_hint(body)) == text
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "status"),
+    [
+        ([1, 2], RequestError, 400),
+        ({"prompt": "hi", "model": 7}, RequestError, 400),
+        ({"model": "gpt-4"}, ModelNotFound, 404),
+    ],
+)
+def test_pick_model_refuses_what_it_cannot_route(payload: Any, error: type, status: int) -> None:
+    with pytest.raises(error) as info:
+        pick_model(payload, {"a", "b"})
+    assert info.value.status_code == status
+
+
+def test_pick_model_names_the_served_model() -> None:
+    assert pick_model({"model": "b", "prompt": "x"}, {"a", "b"}) == "b"
+
+
+class _Refusing:
+    """A deployment handle whose replicas cannot take the request (Ray's back-pressure)."""
+
+    def __init__(self) -> None:
+        self.handle_http = self
+
+    def remote(self, *args: Any) -> Any:
+        async def stream() -> Any:
+            raise BackPressureError(num_queued_requests=1, max_queued_requests=1)
+            yield  # pragma: no cover
+
+        return stream()
+
+
+async def test_back_pressure_from_ray_is_an_overload_503() -> None:
+    router = ModelRouter({"a": _Refusing()})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"model": "a"}', "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/completions", "headers": []}
+    with pytest.raises(Overloaded) as info:
+        await router(scope, receive, lambda m: None)
+    assert info.value.status_code == 503 and info.value.retry_after_s == 1

@@ -1,0 +1,129 @@
+"""The one HTTP edge: the layers every request passes before a model sees it.
+
+`build_edge` builds it around an inner app, for both shapes: the single-model
+ingress (inner: that model's API, vLLM's app with images and the flavour
+warning) and the multi-model gateway (inner: the router to the models'
+deployments). Same auth, same errors, same limits, same routes, by
+construction. The layers, outermost first (`edge_layers`):
+
+1. errors: whatever fails below is OpenAI-shaped JSON (404 and 405 included).
+2. open routes: `/health` (replica counts) and `/metrics` (passed through), no key.
+3. API keys (when set): every other route; leaves the matched key as `caller`.
+   Per-key quotas (requests, tokens, concurrency) go right after, reading it.
+4. route table: 404 for a path the API does not serve, 405 for a wrong method.
+5. `/v1/models` from the plans.
+6. body limit: 413.
+7. required `model`: 400.
+
+Pure ASGI throughout: a layer that lets a request through adds no work per
+streamed chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gemma_serve.api.auth import ApiKeyAuth
+from gemma_serve.api.cards import ModelCards
+from gemma_serve.api.errors import ErrorEdge
+from gemma_serve.api.health import HealthProbe, Readiness
+from gemma_serve.api.limits import BodyLimit
+from gemma_serve.api.paths import HEALTH, METRICS, OPEN_PATHS, ROUTES
+from gemma_serve.api.validation import ModelRequired
+from gemma_serve.config.models import ServerConfig
+from gemma_serve.errors import MethodNotAllowed, RouteNotFound
+from gemma_serve.planner import ModelPlan
+
+ASGIApp = Any
+#: One edge layer: wraps the app below it.
+Layer = Callable[[ASGIApp], ASGIApp]
+
+
+def build_edge(
+    inner: ASGIApp,
+    *,
+    plans: Sequence[ModelPlan],
+    server: ServerConfig,
+    keys: Sequence[bytes],
+    readiness: Readiness,
+    metrics: ASGIApp | None = None,
+) -> ASGIApp:
+    """`inner` behind the edge. `metrics` serves `/metrics` (default: `inner` does)."""
+    app = inner
+    layers = edge_layers(
+        plans=plans, server=server, keys=keys, readiness=readiness,
+        metrics=inner if metrics is None else metrics,
+    )  # fmt: skip
+    for layer in reversed(layers):
+        app = layer(app)
+    return app
+
+
+def edge_layers(
+    *,
+    plans: Sequence[ModelPlan],
+    server: ServerConfig,
+    keys: Sequence[bytes],
+    readiness: Readiness,
+    metrics: ASGIApp,
+) -> list[Layer]:
+    """The edge's layers, outermost first."""
+    health = HealthProbe(models=[p.name for p in plans], readiness=readiness)
+    layers: list[Layer] = [
+        ErrorEdge,
+        lambda app: OpenRoutes(app, health=health, metrics=metrics),
+    ]
+    if keys:
+        layers.append(lambda app: ApiKeyAuth(app, keys=list(keys)))
+    # Per-key quotas (issue 14) slot in here: after auth, before any body is read.
+    layers += [
+        RouteTable,
+        lambda app: ModelCards(app, plans=list(plans)),
+        lambda app: BodyLimit(app, max_bytes=server.max_body_bytes),
+        ModelRequired,
+    ]
+    return layers
+
+
+class OpenRoutes:
+    """`GET /health` answered here; `GET /metrics` handed to `metrics`; both without a key.
+
+    `/metrics` is a pass-through: what serves it (vLLM's registry in a replica,
+    the merged scrape in the gateway) is the metrics code's business, not the edge's.
+    """
+
+    def __init__(self, app: ASGIApp, *, health: ASGIApp, metrics: ASGIApp) -> None:
+        self.app = app
+        self._routes = {HEALTH: health, METRICS: metrics}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        _check_method(scope)
+        await self._routes[scope["path"]](scope, receive, send)
+
+
+class RouteTable:
+    """404 for a path the API does not serve, 405 for a method its path does not take."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            _check_method(scope)
+        await self.app(scope, receive, send)
+
+
+def _check_method(scope: dict[str, Any]) -> None:
+    method, path = scope["method"], scope["path"]
+    allowed = ROUTES.get(path)
+    if allowed is None:
+        raise RouteNotFound(f"Invalid URL ({method} {path})")
+    if method not in allowed:
+        allow = tuple(sorted(allowed))
+        raise MethodNotAllowed(
+            f"Method Not Allowed ({method} {path}); use {', '.join(allow)}", allow=allow
+        )
