@@ -50,6 +50,13 @@ class ModelNotFound(RequestError):
     error_type = "model_not_found"
 
 
+class NotFound(RequestError):
+    """The path names nothing this server serves."""
+
+    status_code = 404
+    error_type = "not_found_error"
+
+
 class PayloadTooLarge(RequestError):
     """The request body exceeds the configured limit."""
 

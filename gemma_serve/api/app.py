@@ -21,7 +21,7 @@ from gemma_serve.api.validation import ModelRequired
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.engine.vllm_engine import VllmEngine
 from gemma_serve.errors import GemmaServeError
-from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware
+from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware, MetricsElsewhere
 from gemma_serve.planner import ModelPlan
 
 ASGIApp = Any
@@ -34,11 +34,12 @@ def build_model_api(
     edge = metrics.for_model(plan.name)
     edge.set_max_ongoing_requests(plan.max_in_flight)
     app: ASGIApp = ModelCards(engine.app, plans=[plan])
-    app = ImageGuard.for_plan(app, plan, vllm_app=engine.app)
+    app = ImageGuard.for_plan(app, plan, vllm_app=engine.app, on_images=edge.count_images)
     if plan.flavour == "pt":
         app = PretrainedChatWarning(app, model=plan.name)
     app = ModelRequired(app)
-    app = BodyLimit(app, max_bytes=server.max_body_bytes)
+    app = BodyLimit(app, max_bytes=server.max_body_bytes,
+                    on_reject=lambda: edge.count_rejected("too_large"))  # fmt: skip
     app = AdmissionLimit(
         app,
         max_in_flight=plan.max_in_flight,
@@ -47,7 +48,8 @@ def build_model_api(
     )
     keys = load_api_keys(server)
     if keys:
-        app = ApiKeyAuth(app, keys=keys)
+        app = ApiKeyAuth(app, keys=keys, on_reject=lambda: edge.count_rejected("unauthorized"))
+    app = MetricsElsewhere(app, metrics_port=server.metrics_port)
     app = ErrorEdge(app)
     app = ReplicaHeader(app, replica=_replica_name())
     return EdgeMetricsMiddleware(app, metrics=metrics, model=plan.name, observe=is_generation)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,17 @@ def load_api_keys(server: ServerConfig, env: dict[str, str] | None = None) -> li
 class ApiKeyAuth:
     """Reject requests without a valid bearer key with a 401 (OpenAI-style JSON)."""
 
-    def __init__(self, app: Any, *, keys: list[bytes]) -> None:
+    def __init__(
+        self, app: Any, *, keys: list[bytes], on_reject: Callable[[], None] = lambda: None
+    ) -> None:
         self.app = app
         self._keys = keys
+        self._on_reject = on_reject
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope["path"].startswith(OPEN_PATHS):
             if not self._authorized(scope):
+                self._on_reject()
                 raise Unauthorized("invalid or missing API key")
         await self.app(scope, receive, send)
 

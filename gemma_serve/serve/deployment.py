@@ -23,7 +23,6 @@ from gemma_serve.serve.node import resolve_on_node
 
 _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
-_REPORT_PERIOD_S = 5
 #: Queue-length gap between replicas beyond which routing ignores prefixes and balances.
 _IMBALANCE_THRESHOLD = 4
 
@@ -45,10 +44,10 @@ class ModelServer:
         os.environ.update(launch.env)
         from gemma_serve.engine.vllm_engine import VllmEngine
 
-        # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
+        # Recorded through Ray, like vLLM's (its Ray stat logger): the node's metrics
+        # agent exports both, tagged with this replica's id.
         self._metrics = create_edge_metrics()
         self._engine = await VllmEngine.start(launch.vllm_argv)
-        self._reporter = asyncio.create_task(self._report_replicas())
 
     async def _asgi_app(self) -> Any:
         from gemma_serve.api.app import build_model_api
@@ -99,30 +98,6 @@ class ModelServer:
             await task
         finally:
             task.cancel()
-
-    async def _report_replicas(self) -> None:
-        """Publish this deployment's replica counts (the replica-count panels and alert)."""
-        context = serve.get_replica_context()
-        app, name = context.app_name, context.deployment
-        edge = self._metrics.for_model(self._plan.name)
-        while True:
-            try:
-                status = await asyncio.to_thread(serve.status)
-                states: dict[Any, int] = dict(
-                    status.applications[app].deployments[name].replica_states
-                )
-                edge.set_replicas(
-                    healthy=int(states.get("RUNNING", 0)), desired=int(sum(states.values()))
-                )
-            except Exception:  # the controller may be restarting; report next time
-                pass
-            await asyncio.sleep(_REPORT_PERIOD_S)
-
-    async def metrics_text(self) -> str:
-        """This replica's Prometheus exposition (vLLM's metrics and ours)."""
-        from prometheus_client import REGISTRY, generate_latest
-
-        return generate_latest(REGISTRY).decode()
 
     def __del__(self) -> None:
         engine = getattr(self, "_engine", None)

@@ -21,6 +21,7 @@ from gemma_serve.api.body import read_body
 from gemma_serve.api.errors import send_error
 from gemma_serve.api.validation import require_model
 from gemma_serve.errors import GemmaServeError, ModelNotFound, RequestError
+from gemma_serve.metrics.scrape import METRICS_PATH, not_here
 
 
 def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
@@ -36,7 +37,7 @@ def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
 
 @serve.ingress()
 class Gateway:
-    """Pure-ASGI router over model deployments; `/v1/models`, `/health`, `/metrics` merged."""
+    """Pure-ASGI router over model deployments; `/v1/models` and `/health` merged."""
 
     def __init__(self, models: dict[str, DeploymentHandle], cards: str) -> None:
         self._models = {name: h.options(stream=True) for name, h in models.items()}
@@ -59,8 +60,8 @@ class Gateway:
                 await _send_json(send, 200, self._cards_body)
             elif scope["path"] == "/health":
                 await self._health(send)
-            elif scope["path"] == "/metrics":
-                await self._metrics(send)
+            elif scope["path"] == METRICS_PATH:
+                raise not_here()
             else:
                 await _send_json(send, 404, b'{"detail":"Not Found"}')
         except GemmaServeError as exc:
@@ -96,20 +97,6 @@ class Gateway:
             await _send_json(send, 503, body)
         else:
             await _send_json(send, 200, b'{"status":"ok"}')
-
-    async def _metrics(self, send: Any) -> None:
-        from gemma_serve.metrics.merge import merge_expositions
-
-        texts = await asyncio.gather(*(h.metrics_text.remote() for h in self._unary.values()))
-        body = merge_expositions(list(texts)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 class _Asgi3:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from gemma_serve.config.models import ClusterConfig
-from gemma_serve.errors import DeployFailed, PlanError
+from gemma_serve.errors import ClusterError, DeployFailed, PlanError
 from gemma_serve.planner import DeploymentPlan
 from gemma_serve.serve.cores import usable_cores
 from gemma_serve.serve.ray_env import LOCAL_RAY_ENV
@@ -43,6 +45,9 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
     """Start Ray and the application, block until a signal, shut down cleanly."""
     num_cpus = check_local_fit(plan, cluster) if not cluster.address else 0
     os.environ.update(LOCAL_RAY_ENV)
+    metrics_url = None
+    if not cluster.address:
+        metrics_url = _local_metrics_target(plan.server.host, plan.server.metrics_port)
     import psutil
     import ray
     from ray import serve
@@ -53,7 +58,7 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
     started = time.monotonic()
     previous: dict[signal.Signals, Any] = {}
     try:
-        _start_ray(cluster, num_cpus)
+        _start_ray(cluster, num_cpus, plan.server.metrics_port)
         serve.start(http_options={"host": plan.server.host, "port": plan.server.port})
         # After ray.init, which installs handlers of its own.
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,7 +70,8 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
         if not stop.is_set():
             url = f"http://{plan.server.host}:{plan.server.port}/v1"
             _yield_control_plane()
-            say(f"ready in {time.monotonic() - started:.0f}s: {url}")
+            metrics = f" (metrics: {metrics_url})" if metrics_url else ""
+            say(f"ready in {time.monotonic() - started:.0f}s: {url}{metrics}")
             stop.wait()
         say("stopping: draining requests and shutting down engines")
         return 0
@@ -84,7 +90,7 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
                 signal.signal(sig, handler)
 
 
-def _start_ray(cluster: ClusterConfig, num_cpus: int) -> None:
+def _start_ray(cluster: ClusterConfig, num_cpus: int, metrics_port: int) -> None:
     import ray
 
     if cluster.address:
@@ -96,7 +102,41 @@ def _start_ray(cluster: ClusterConfig, num_cpus: int) -> None:
         logging_level=logging.WARNING,
         log_to_driver=True,
         runtime_env={"env_vars": dict(LOCAL_RAY_ENV)},
+        # The node's metrics agent: every replica's vLLM and gemma-serve series.
+        _metrics_export_port=metrics_port,
     )
+
+
+def _local_metrics_target(host: str, port: int) -> str:
+    """The one scrape target of a local Ray node, checked free before Ray starts.
+
+    Ray's metrics agent binds loopback only when the node's address is
+    loopback: for a loopback API, the local Ray runs as a single-host node
+    (Ray's switch for that is named after Windows and macOS, where it is the
+    default). Otherwise it binds every interface.
+    """
+    loopback = _is_loopback(host)
+    if loopback:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    bind = "127.0.0.1" if loopback else "0.0.0.0"
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the agent's server
+        try:
+            probe.bind((bind, port))
+        except OSError as exc:
+            raise ClusterError(
+                f"metrics port {port} on {bind} is taken ({exc.strerror}): "
+                "set server.metrics_port (e.g. --set server.metrics_port=8081)"
+            ) from None
+    shown = "127.0.0.1" if loopback or host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{port}/metrics"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _app_running(name: str) -> bool:

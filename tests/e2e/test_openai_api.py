@@ -113,9 +113,13 @@ def test_chat_logprobs(client: openai.OpenAI) -> None:
 
 def test_health_and_metrics(default_stack: Stack) -> None:
     assert httpx.get(default_stack.url + "/health").status_code == 200  # probes need no key
-    text = httpx.get(default_stack.url + "/metrics").text
-    assert "vllm:num_requests_running" in text
+    text = httpx.get(default_stack.metrics_url).text  # the one scrape target
+    assert "ray_vllm_num_requests_running{" in text
     assert 'model_name="gemma-3-270m"' in text
+    # The API port answers for one replica at random behind HAProxy: it serves no metrics.
+    r = httpx.get(default_stack.url + "/metrics")
+    assert r.status_code == 404
+    assert f"({default_stack.metrics_port} here)" in r.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
