@@ -92,11 +92,11 @@ METRICS_LAG_S = 25
 def running_requests(stack: Stack) -> float:
     """vLLM's own count of requests the engines run (all replicas), from the scrape target.
 
-    Up to METRICS_LAG_S old: compare with `wait_running`, not once.
+    Up to METRICS_LAG_S old: compare with `wait_running`, not once. An idle engine
+    stops reporting, and Ray's agent drops its gauges: no series reads 0.
     """
     text = httpx.get(stack.metrics_url, timeout=10).text
     found = re.findall(r"^ray_vllm_num_requests_running\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
-    assert found, "ray_vllm_num_requests_running missing from the metrics agent's export"
     return sum(float(v) for v in found)
 
 

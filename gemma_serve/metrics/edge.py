@@ -10,11 +10,14 @@ puts on the engine series.
 
 Nothing exists at import time: `create_edge_metrics()` builds the instruments
 once per replica process. Ray counters cannot be created at zero; a series
-appears with its first event.
+appears with its first event. A Ray gauge is exported only when set, and the
+agent drops it two report intervals later: `keep_gauges_fresh` re-sets ours
+every GAUGE_REFRESH_S, as Serve's controller does with its replica gauge.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, Protocol, get_args
@@ -36,12 +39,16 @@ __all__ = [
     "Spec",
     "create_edge_metrics",
     "error_type_for_status",
+    "keep_gauges_fresh",
 ]
 
 #: What Ray puts before every name it exports from `ray.util.metrics`.
 RAY_PREFIX = "ray_"
 #: The replica tag, spelled as vLLM's Ray stat logger spells it on the engine series.
 REPLICA_TAG = "ReplicaId"
+#: Under Ray's default report interval (10 s; the agent keeps a gauge for two), like
+#: Serve's RAY_SERVE_STATUS_GAUGE_REPORT_INTERVAL_S.
+GAUGE_REFRESH_S = 10.0
 
 #: Time to first token: 10 ms (GPU, short prompt) to a minute (long prefill on CPU or a
 #: deep queue). 2 s is the TTFT SLO threshold the alert rules use: keep it a bound.
@@ -188,6 +195,7 @@ class ModelEdgeMetrics:
         tags = {"model": model, REPLICA_TAG: metrics.replica}
         self._tags = tags
         self._in_flight = 0
+        self._max_ongoing_value: int | None = None
         self._set_in_flight = partial(made[IN_FLIGHT.name].set, tags=tags)
         self._set_in_flight(0)
         self.observe_ttft = partial(made[TTFT.name].observe, tags=tags)
@@ -241,7 +249,14 @@ class ModelEdgeMetrics:
 
     def set_max_ongoing_requests(self, per_replica: int) -> None:
         """This replica's concurrency limit, the denominator of the saturation panel."""
+        self._max_ongoing_value = per_replica
         self._max_ongoing(per_replica)
+
+    def refresh_gauges(self) -> None:
+        """Set the gauges again to their current values, so the agent keeps exporting them."""
+        self._set_in_flight(self._in_flight)
+        if self._max_ongoing_value is not None:
+            self._max_ongoing(self._max_ongoing_value)
 
 
 class EdgeMetrics:
@@ -261,12 +276,23 @@ class EdgeMetrics:
             self.instruments[spec.name] = made
         self._models: dict[str, ModelEdgeMetrics] = {}
 
+    def models(self) -> list[ModelEdgeMetrics]:
+        return list(self._models.values())
+
     def for_model(self, model: str) -> ModelEdgeMetrics:
         """The bound instruments of `model` (its in-flight gauge starts at 0)."""
         found = self._models.get(model)
         if found is None:
             found = self._models[model] = ModelEdgeMetrics(self, model)
         return found
+
+
+async def keep_gauges_fresh(metrics: EdgeMetrics, period_s: float = GAUGE_REFRESH_S) -> None:
+    """Re-set every model's gauges each `period_s` (run as a task for the replica's life)."""
+    while True:
+        for model in list(metrics.models()):
+            model.refresh_gauges()
+        await asyncio.sleep(period_s)
 
 
 def create_edge_metrics(

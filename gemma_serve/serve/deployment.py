@@ -17,6 +17,7 @@ from ray.serve.deployment import Application
 
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.metrics import create_edge_metrics
+from gemma_serve.metrics.edge import keep_gauges_fresh
 from gemma_serve.planner import ModelPlan
 from gemma_serve.planner.render import actor_options, deployment_options
 from gemma_serve.serve.node import resolve_on_node
@@ -48,6 +49,8 @@ class ModelServer:
         # agent exports both, tagged with this replica's id.
         self._metrics = create_edge_metrics()
         self._engine = await VllmEngine.start(launch.vllm_argv)
+        # Ray drops a gauge not set for two report intervals (in flight, the limit).
+        self._gauges = asyncio.create_task(keep_gauges_fresh(self._metrics))
 
     async def _asgi_app(self) -> Any:
         from gemma_serve.api.app import build_model_api

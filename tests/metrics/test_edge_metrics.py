@@ -85,6 +85,38 @@ def test_setters_used_by_the_rest_of_the_stack() -> None:
     assert get("gemma_serve_requests_in_flight") == 1
 
 
+async def test_gauges_are_set_again_so_rays_agent_keeps_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ray exports a gauge only when set and drops it two report intervals later."""
+    import asyncio
+
+    from gemma_serve.metrics.edge import keep_gauges_fresh
+    from tests.metrics import recorder as rec
+
+    sets: list[str] = []
+    original = rec._Gauge.set
+
+    def counting_set(self: rec._Gauge, value: float, tags: dict[str, str] | None = None) -> None:
+        sets.append(self.name)
+        original(self, value, tags)
+
+    monkeypatch.setattr(rec._Gauge, "set", counting_set)
+    recorder = Recorder()
+    metrics = create_edge_metrics("r1", recorder)
+    model = metrics.for_model("m")
+    model.set_max_ongoing_requests(8)
+    model.request_started()
+    sets.clear()
+    task = asyncio.create_task(keep_gauges_fresh(metrics, period_s=0.01))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    assert sets.count("gemma_serve_requests_in_flight") >= 3
+    assert sets.count("gemma_serve_max_ongoing_requests") >= 3
+    assert recorder.value("gemma_serve_requests_in_flight") == 1
+    assert recorder.value("gemma_serve_max_ongoing_requests") == 8
+
+
 def test_reject_reasons_are_the_ones_the_edge_produces() -> None:
     assert set(REJECT_REASONS) == {"overloaded", "too_large", "unauthorized"}
 

@@ -43,6 +43,7 @@ class EdgeReplica:
         from gemma_serve.metrics import EdgeMetricsMiddleware, create_edge_metrics
 
         metrics = create_edge_metrics(replica)
+        self.metrics = metrics
         self.model = metrics.for_model(MODEL)
         self.model.set_max_ongoing_requests(4)
         for method in silence:  # the mutation: this metric is no longer recorded
@@ -52,6 +53,9 @@ class EdgeReplica:
 
     async def load(self, streams: int, seconds: float) -> int:
         """Streams of 200s with usage, one 400, and one refusal of each reason."""
+        from gemma_serve.metrics.edge import keep_gauges_fresh
+
+        self.refresher = asyncio.create_task(keep_gauges_fresh(self.metrics, REPORT_MS / 2000))
         for reason in REJECT_REASONS:
             self.model.count_rejected(reason)
         self.model.count_images(2)
