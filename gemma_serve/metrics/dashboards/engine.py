@@ -14,7 +14,8 @@ def build() -> Board:
         title="gemma-serve / Engine",
         description="vLLM V1 engine metrics per served model (label model_name), exported "
         "through Ray per replica (label ReplicaId) and summed over replicas.",
-        model_query=f"label_values({v.NUM_REQUESTS_RUNNING}, model_name)",
+        # A counter: an idle engine's gauges leave Ray's export after 20 s.
+        model_query=f"label_values({v.PROMPT_TOKENS}, model_name)",
     )
     b.row("KV cache")
     b.timeseries(
