@@ -36,6 +36,8 @@ class Stack:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    #: The Ray node's metrics agent (`server.metrics_port`): the one scrape target.
+    metrics_port: int = 0
     api_key: str = "unused"
     haproxy_metrics_port: int = 0
     descendants: list[psutil.Process] = field(default_factory=list)
@@ -54,6 +56,15 @@ class Stack:
     @property
     def base_url(self) -> str:
         return self.url + "/v1"
+
+    @property
+    def scrape_target(self) -> str:
+        """host:port Prometheus scrapes (path /metrics)."""
+        return f"127.0.0.1:{self.metrics_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.scrape_target}/metrics"
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -74,12 +85,30 @@ class Stack:
             return -9
 
 
+#: Ray's metrics agent gets each process's values every `metrics_report_interval_ms`
+#: (10 s) and keeps a gauge for two intervals: what a scrape shows can be that old.
+METRICS_LAG_S = 25
+
+
 def running_requests(stack: Stack) -> float:
-    """vLLM's own count of requests the engine is running, from /metrics."""
-    text = httpx.get(stack.url + "/metrics", timeout=10).text
-    m = re.search(r"^vllm:num_requests_running\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
-    assert m, "vllm:num_requests_running missing from /metrics"
-    return float(m.group(1))
+    """vLLM's own count of requests the engines run (all replicas), from the scrape target.
+
+    Up to METRICS_LAG_S old: compare with `wait_running`, not once. An idle engine
+    stops reporting, and Ray's agent drops its gauges: no series reads 0.
+    """
+    text = httpx.get(stack.metrics_url, timeout=10).text
+    found = re.findall(r"^ray_vllm_num_requests_running\{[^}]*\} ([0-9.e+-]+)$", text, re.M)
+    return sum(float(v) for v in found)
+
+
+def wait_running(stack: Stack, expected: float, within: float = METRICS_LAG_S + 10) -> None:
+    """Until the exported running-request count is `expected` (AssertionError after `within`)."""
+    deadline = time.monotonic() + within
+    seen = running_requests(stack)
+    while seen != expected:
+        assert time.monotonic() < deadline, f"engines run {seen} requests, expected {expected}"
+        time.sleep(0.5)
+        seen = running_requests(stack)
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
@@ -97,9 +126,10 @@ def start_stack(
     /health is 200 as soon as one replica of each model can serve; the
     "ready" line waits for all of them (Serve's application RUNNING).
     """
-    port, haproxy_metrics_port = free_port(), free_port()
-    # HAProxy's own metrics port too, so stacks can overlap during a session.
-    ports = ["--port", str(port), "--set", f"server.haproxy_metrics_port={haproxy_metrics_port}"]
+    port, haproxy_metrics_port, metrics_port = free_port(), free_port(), free_port()
+    # HAProxy's and Ray's metrics ports too, so stacks can overlap during a session.
+    ports = ["--port", str(port), "--set", f"server.haproxy_metrics_port={haproxy_metrics_port}",
+             "--set", f"server.metrics_port={metrics_port}"]  # fmt: skip
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gemma_serve.cli.main", "serve", *ports, *args],
@@ -109,7 +139,10 @@ def start_stack(
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
-    stack = Stack(proc, port, log_path, api_key=api_key, haproxy_metrics_port=haproxy_metrics_port)
+    stack = Stack(
+        proc, port, log_path, metrics_port=metrics_port, api_key=api_key,
+        haproxy_metrics_port=haproxy_metrics_port,
+    )  # fmt: skip
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

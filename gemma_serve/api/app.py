@@ -44,6 +44,7 @@ def build_model_api(
         server=server,
         keys=load_api_keys(server),
         readiness=readiness,
+        on_reject=metrics.for_model(plan.name).count_rejected,
     )
     return _observed(app, plan, metrics)
 
@@ -57,7 +58,9 @@ def model_layers(engine: VllmEngine, plan: ModelPlan, metrics: EdgeMetrics) -> A
     """What only the replica of this model can do, around vLLM's app."""
     edge = metrics.for_model(plan.name)
     edge.set_max_ongoing_requests(plan.max_in_flight)
-    app: ASGIApp = ImageGuard.for_plan(engine.app, plan, vllm_app=engine.app)
+    app: ASGIApp = ImageGuard.for_plan(
+        engine.app, plan, vllm_app=engine.app, on_images=edge.count_images
+    )
     if plan.flavour == "pt":
         app = PretrainedChatWarning(app, model=plan.name)
     return AdmissionLimit(

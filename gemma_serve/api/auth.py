@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,18 @@ class ApiKeyAuth:
     Routes open without a key (`/health`, `/metrics`) are answered before it.
     """
 
-    def __init__(self, app: Any, *, keys: list[bytes]) -> None:
+    def __init__(
+        self, app: Any, *, keys: list[bytes], on_reject: Callable[[], None] = lambda: None
+    ) -> None:
         self.app = app
         self._keys = keys
+        self._on_reject = on_reject
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             matched = self._match(scope)
             if matched is None:
+                self._on_reject()
                 raise Unauthorized("invalid or missing API key")
             scope.setdefault("state", {})[CALLER] = matched
         await self.app(scope, receive, send)

@@ -7,7 +7,8 @@ deployments). Same auth, same errors, same limits, same routes, by
 construction. The layers, outermost first (`edge_layers`):
 
 1. errors: whatever fails below is OpenAI-shaped JSON (404 and 405 included).
-2. open routes: `/health` (replica counts) and `/metrics` (passed through), no key.
+2. open routes: `/health` (replica counts) and `/metrics` (a 404 naming the scrape
+   target: each Ray node's metrics agent), no key.
 3. API keys (when set): every other route; leaves the matched key as `caller`.
    Per-key quotas (requests, tokens, concurrency) go right after, reading it.
 4. route table: 404 for a path the API does not serve, 405 for a wrong method.
@@ -33,6 +34,8 @@ from gemma_serve.api.paths import HEALTH, METRICS, OPEN_PATHS, ROUTES
 from gemma_serve.api.validation import ModelRequired
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.errors import MethodNotAllowed, RouteNotFound
+from gemma_serve.metrics.edge import RejectReason
+from gemma_serve.metrics.scrape import not_here
 from gemma_serve.planner import ModelPlan
 
 ASGIApp = Any
@@ -47,14 +50,13 @@ def build_edge(
     server: ServerConfig,
     keys: Sequence[bytes],
     readiness: Readiness,
-    metrics: ASGIApp | None = None,
+    on_reject: Callable[[RejectReason], None] = lambda _: None,
 ) -> ASGIApp:
-    """`inner` behind the edge. `metrics` serves `/metrics` (default: `inner` does)."""
+    """`inner` behind the edge; `on_reject` counts what the edge itself refuses."""
     app = inner
     layers = edge_layers(
-        plans=plans, server=server, keys=keys, readiness=readiness,
-        metrics=inner if metrics is None else metrics,
-    )  # fmt: skip
+        plans=plans, server=server, keys=keys, readiness=readiness, on_reject=on_reject
+    )
     for layer in reversed(layers):
         app = layer(app)
     return app
@@ -66,32 +68,45 @@ def edge_layers(
     server: ServerConfig,
     keys: Sequence[bytes],
     readiness: Readiness,
-    metrics: ASGIApp,
+    on_reject: Callable[[RejectReason], None],
 ) -> list[Layer]:
     """The edge's layers, outermost first."""
     health = HealthProbe(models=[p.name for p in plans], readiness=readiness)
     layers: list[Layer] = [
         ErrorEdge,
-        lambda app: OpenRoutes(app, health=health, metrics=metrics),
+        lambda app: OpenRoutes(app, health=health, metrics=MetricsElsewhere(server.metrics_port)),
     ]
     if keys:
-        layers.append(lambda app: ApiKeyAuth(app, keys=list(keys)))
+        unauthorized = lambda: on_reject("unauthorized")  # noqa: E731
+        layers.append(lambda app: ApiKeyAuth(app, keys=list(keys), on_reject=unauthorized))
     # Per-key quotas (issue 14) slot in here: after auth, before any body is read.
     layers += [
         RouteTable,
         lambda app: ModelCards(app, plans=list(plans)),
-        lambda app: BodyLimit(app, max_bytes=server.max_body_bytes),
+        lambda app: BodyLimit(
+            app, max_bytes=server.max_body_bytes, on_reject=lambda: on_reject("too_large")
+        ),
         ModelRequired,
     ]
     return layers
 
 
-class OpenRoutes:
-    """`GET /health` answered here; `GET /metrics` handed to `metrics`; both without a key.
+class MetricsElsewhere:
+    """`GET /metrics` on the API: a 404 naming the scrape target.
 
-    `/metrics` is a pass-through: what serves it (vLLM's registry in a replica,
-    the merged scrape in the gateway) is the metrics code's business, not the edge's.
+    Behind HAProxy a scrape of the API would answer for one replica chosen at
+    random; every replica's series are exported by its node's metrics agent.
     """
+
+    def __init__(self, metrics_port: int) -> None:
+        self._port = metrics_port
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise not_here(self._port)
+
+
+class OpenRoutes:
+    """`GET /health` answered here; `GET /metrics` by `metrics`; both without a key."""
 
     def __init__(self, app: ASGIApp, *, health: ASGIApp, metrics: ASGIApp) -> None:
         self.app = app

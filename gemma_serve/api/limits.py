@@ -11,9 +11,12 @@ from gemma_serve.errors import Overloaded, PayloadTooLarge
 class BodyLimit:
     """413 for bodies over `max_bytes`, by Content-Length or while streaming in."""
 
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: Any, *, max_bytes: int, on_reject: Callable[[], None] = lambda: None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self._on_reject = on_reject
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
@@ -21,6 +24,7 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                self._on_reject()
                 raise PayloadTooLarge(self._message())
         seen = 0
 
@@ -30,6 +34,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    self._on_reject()
                     raise PayloadTooLarge(self._message())
             return message
 

@@ -209,6 +209,15 @@ class ServerConfig(_Strict):
 
     host: str = Field("127.0.0.1", description="Address to bind; 127.0.0.1 keeps it local.")
     port: int = Field(8000, ge=1, le=65535, description="Port of the OpenAI-compatible API.")
+    metrics_port: int = Field(
+        8080,
+        ge=1,
+        le=65535,
+        description="Prometheus scrape target of the local `gemma-serve serve` (`/metrics`): "
+        "the Ray node's metrics agent, exporting every replica's vLLM and gemma-serve series "
+        "(label `ReplicaId`); bound like `host` (loopback stays loopback). On a Ray cluster, "
+        "each node's `ray start --metrics-export-port` is the target instead.",
+    )
     api_keys_env: str = Field(
         "GEMMA_SERVE_API_KEYS",
         description="Environment variable holding comma-separated API keys; unset = no auth.",

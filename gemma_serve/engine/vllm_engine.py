@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import types
 from argparse import Namespace
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from gemma_serve.engine.errors import translate_engine_error
@@ -45,13 +46,12 @@ class VllmEngine:
     async def start(cls, argv: list[str]) -> VllmEngine:
         """Start the engine process and build vLLM's app state, as `vllm serve` does."""
         from vllm.entrypoints.launchers.api_server.app_state import init_app_state
-        from vllm.entrypoints.launchers.api_server.entry import build_async_engine_client
         from vllm.entrypoints.launchers.app import build_app
 
         args = parse_vllm_args(argv)
         stack = AsyncExitStack()
         try:
-            client = await stack.enter_async_context(build_async_engine_client(args))
+            client = await stack.enter_async_context(_engine_client(args))
             tasks = await client.get_supported_tasks()
             app = build_app(args, tasks, client.model_config)
             await init_app_state(client, app.state, args, tasks)
@@ -78,3 +78,37 @@ class VllmEngine:
 
     async def shutdown(self) -> None:
         await self._stack.aclose()
+
+
+@asynccontextmanager
+async def _engine_client(args: Namespace) -> AsyncIterator[EngineClient]:
+    """vLLM's `build_async_engine_client`, with vLLM's Ray stat logger for the engine metrics.
+
+    As Ray Serve LLM does: the series go through Ray's metrics API (tagged with the
+    Serve replica) and each node's metrics agent exports them, so one scrape per node
+    sees every replica. vLLM's default logger would keep them in this process's
+    prometheus_client registry, reachable only through a load-balanced port.
+    """
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.entrypoints.launchers.cli_args import propagate_flash_late_interaction
+    from vllm.usage.usage_lib import UsageContext
+    from vllm.v1.engine.async_llm import AsyncLLM
+    from vllm.v1.metrics.ray_wrappers import RayPrometheusStatLogger
+
+    engine_args = AsyncEngineArgs.from_cli_args(args)
+    propagate_flash_late_interaction(args, engine_args)
+    usage = UsageContext.OPENAI_API_SERVER
+    config = engine_args.create_engine_config(usage_context=usage)
+    client = AsyncLLM.from_vllm_config(
+        vllm_config=config,
+        usage_context=usage,
+        stat_loggers=[RayPrometheusStatLogger],
+        enable_log_requests=engine_args.enable_log_requests,
+        aggregate_engine_logging=engine_args.aggregate_engine_logging,
+        disable_log_stats=engine_args.disable_log_stats,
+    )
+    try:
+        await client.reset_mm_cache()  # as vLLM's builder: no dummy data kept in memory
+        yield client
+    finally:
+        client.shutdown(timeout=config.shutdown_timeout)

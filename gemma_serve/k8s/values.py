@@ -298,9 +298,6 @@ class Monitoring(_Strict):
         ..., description="How Prometheus finds the Ray pods (one scraper, never both)."
     )
     interval: str = Field(..., pattern=r"^\d+(ms|s|m)$", description="Scrape interval.")
-    apiMetrics: bool = Field(
-        ..., description="Also scrape `/metrics` on the API port (8000), besides Ray's 8080."
-    )
     labels: Labels = Field(..., description="Labels your Prometheus selects monitors and rules by.")
     prometheusRule: PrometheusRuleValues = Field(..., description="Alert rules.")
     dashboards: Dashboards = Field(..., description="Grafana dashboards.")

@@ -1,10 +1,12 @@
-"""Observability for gemma-serve: edge metrics, Grafana dashboards, alert rules, live checks.
+"""Observability for gemma-serve: edge metrics, Grafana dashboards, alert rules.
 
-- `create_edge_metrics(registry)` declares gemma-serve's own `gemma_serve_*` metrics;
-  `EdgeMetricsMiddleware(app, metrics=..., model=...)` measures completion requests.
-- `gemma_serve.metrics.dashboards` and `gemma_serve.metrics.alerts` hold the
-  generated Grafana JSON and Prometheus rules; `vllm_names` the vLLM V1 names they use.
-- `gemma_serve.metrics.promcheck` runs a real Prometheus to prove every query returns data.
+- `create_edge_metrics()` declares gemma-serve's own `gemma_serve_*` metrics, recorded
+  through Ray's metrics API (each node's metrics agent exports them as `ray_gemma_serve_*`,
+  per replica); `EdgeMetricsMiddleware(app, metrics=..., model=...)` measures requests.
+- `gemma_serve.metrics.names` holds the vLLM and Ray Serve names as Ray exports them;
+  `gemma_serve.metrics.dashboards` and `gemma_serve.metrics.alerts` the generated Grafana
+  JSON and Prometheus rules that query them.
+- `not_here`: the 404 the API's `/metrics` answers, naming the scrape target.
 """
 
 from gemma_serve.metrics.edge import (
@@ -18,6 +20,7 @@ from gemma_serve.metrics.edge import (
     create_edge_metrics,
 )
 from gemma_serve.metrics.middleware import EdgeMetricsMiddleware
+from gemma_serve.metrics.scrape import not_here
 
 __all__ = [
     "ERROR_TYPES",
@@ -29,4 +32,5 @@ __all__ = [
     "ModelEdgeMetrics",
     "RejectReason",
     "create_edge_metrics",
+    "not_here",
 ]

@@ -1,37 +1,54 @@
 """gemma-serve's own metrics at the API edge, declared in one place.
 
-Everything is registered by `create_edge_metrics(registry)`; nothing exists at
-import time. The default registry is prometheus_client's global one because
-vLLM registers its engine metrics there and its `/metrics` route serves it, so
-one scrape returns both. Every series carries `model`; children for each model
-are created up front (`EdgeMetrics.for_model`) so dashboards and alerts see
-zeros instead of "No data" before the first error or rejection.
+They are recorded through Ray's metrics API (`ray.util.metrics`), like vLLM's
+engine metrics (vLLM's `RayPrometheusStatLogger`): each Ray node's metrics agent
+exports every replica of that node on the node's metrics export port, so a
+scrape never answers for one replica chosen at random. Ray prefixes exported
+names with `ray_` and counters with `_total` (`Spec.exported`). Every series
+carries `model` and `ReplicaId`, the Serve replica, the tag vLLM's Ray logger
+puts on the engine series.
+
+Nothing exists at import time: `create_edge_metrics()` builds the instruments
+once per replica process. Ray counters cannot be created at zero; a series
+appears with its first event. A Ray gauge is exported only when set, and the
+agent drops it two report intervals later: `keep_gauges_fresh` re-sets ours
+every GAUGE_REFRESH_S, as Serve's controller does with its replica gauge.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
-
-from gemma_serve.metrics._histogram import HistogramChild, LockFreeHistogram
+import asyncio
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal, Protocol, get_args
 
 __all__ = [
     "E2E_BUCKETS",
     "ERROR_TYPES",
     "ITL_BUCKETS",
     "REJECT_REASONS",
+    "REPLICA_TAG",
     "SERVER_ERROR_TYPES",
+    "SPECS",
     "TTFT_BUCKETS",
     "EdgeMetrics",
     "ErrorType",
+    "MetricsBackend",
     "ModelEdgeMetrics",
     "RejectReason",
+    "Spec",
     "create_edge_metrics",
     "error_type_for_status",
+    "keep_gauges_fresh",
 ]
 
-PREFIX = "gemma_serve_"
+#: What Ray puts before every name it exports from `ray.util.metrics`.
+RAY_PREFIX = "ray_"
+#: The replica tag, spelled as vLLM's Ray stat logger spells it on the engine series.
+REPLICA_TAG = "ReplicaId"
+#: Under Ray's default report interval (10 s; the agent keeps a gauge for two), like
+#: Serve's RAY_SERVE_STATUS_GAUGE_REPORT_INTERVAL_S.
+GAUGE_REFRESH_S = 10.0
 
 #: Time to first token: 10 ms (GPU, short prompt) to a minute (long prefill on CPU or a
 #: deep queue). 2 s is the TTFT SLO threshold the alert rules use: keep it a bound.
@@ -68,8 +85,9 @@ ERROR_TYPES: tuple[ErrorType, ...] = get_args(ErrorType)
 #: The types counted against the server in error-rate panels and alerts.
 SERVER_ERROR_TYPES: tuple[ErrorType, ...] = ("internal", "unavailable", "timeout", "stream_error")
 
-#: Why a request was turned away before reaching the engine (set by the admission code).
-RejectReason = Literal["queue_full", "rate_limited", "overloaded", "too_large", "unauthorized"]
+#: Why the edge turned a request away before the engine saw it; each has one site:
+#: the admission limit (503), the body limit (413), the API-key check (401).
+RejectReason = Literal["overloaded", "too_large", "unauthorized"]
 REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
 
 _STATUS_ERRORS: dict[int, ErrorType] = {
@@ -86,130 +104,217 @@ def error_type_for_status(status: int) -> ErrorType | None:
     return _STATUS_ERRORS.get(status, "client_error" if status < 500 else "internal")
 
 
+Kind = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One edge metric: its name as declared to Ray, and what Prometheus sees."""
+
+    name: str
+    kind: Kind
+    description: str
+    tags: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+
+    @property
+    def tag_keys(self) -> tuple[str, ...]:
+        return ("model", *self.tags, REPLICA_TAG)
+
+    @property
+    def exported(self) -> str:
+        """The name Ray's exporter writes (histograms add `_bucket`, `_sum`, `_count`)."""
+        return RAY_PREFIX + self.name + ("_total" if self.kind == "counter" else "")
+
+
+_P = "gemma_serve_"
+REQUESTS = Spec(
+    f"{_P}requests",
+    "counter",
+    "Finished API requests by HTTP status (499: client left).",
+    ("status",),
+)
+ERRORS = Spec(
+    f"{_P}request_errors", "counter", "Failed API requests by error type.", ("error_type",)
+)
+IN_FLIGHT = Spec(f"{_P}requests_in_flight", "gauge", "API requests being served now.")
+REJECTED = Spec(
+    f"{_P}requests_rejected",
+    "counter",
+    "Requests the edge refused before the engine saw them.",
+    ("reason",),
+)
+TTFT = Spec(
+    f"{_P}time_to_first_token_seconds",
+    "histogram",
+    "Time from request arrival to the first response bytes (first SSE event).",
+    buckets=TTFT_BUCKETS,
+)
+ITL = Spec(
+    f"{_P}inter_token_latency_seconds",
+    "histogram",
+    "Gap between consecutive SSE events of a streamed response.",
+    buckets=ITL_BUCKETS,
+)
+E2E = Spec(
+    f"{_P}e2e_request_latency_seconds",
+    "histogram",
+    "Time from request arrival to the last response byte, successful requests.",
+    buckets=E2E_BUCKETS,
+)
+PROMPT_TOKENS = Spec(f"{_P}prompt_tokens", "counter", "Prompt tokens of finished requests.")
+GENERATION_TOKENS = Spec(
+    f"{_P}generation_tokens", "counter", "Generated tokens of finished requests."
+)
+IMAGES = Spec(f"{_P}images", "counter", "Images accepted in requests.")
+MAX_ONGOING = Spec(
+    f"{_P}max_ongoing_requests",
+    "gauge",
+    "The replica's limit on concurrent requests (the admission limit).",
+)
+SPECS = (REQUESTS, ERRORS, IN_FLIGHT, REJECTED, TTFT, ITL, E2E, PROMPT_TOKENS,
+         GENERATION_TOKENS, IMAGES, MAX_ONGOING)  # fmt: skip
+
+
+class MetricsBackend(Protocol):
+    """The three constructors of `ray.util.metrics` (tests may pass a recorder)."""
+
+    def Counter(self, name: str, description: str = "", tag_keys: Any = None) -> Any: ...
+    def Gauge(self, name: str, description: str = "", tag_keys: Any = None) -> Any: ...
+    def Histogram(
+        self, name: str, description: str = "", boundaries: Any = None, tag_keys: Any = None
+    ) -> Any: ...
+
+
 class ModelEdgeMetrics:
-    """The children of one served model, bound once so the hot path never calls `labels()`."""
+    """The instruments of one served model, with its tags bound once for the hot path."""
 
     def __init__(self, metrics: EdgeMetrics, model: str) -> None:
         self.model = model
-        self._metrics = metrics
-        self.in_flight = metrics.in_flight.labels(model)
-        self.ttft = metrics.ttft.labels(model)
-        self.itl: HistogramChild = metrics.itl.labels(model)
-        self.e2e = metrics.e2e.labels(model)
-        self.prompt_tokens = metrics.prompt_tokens.labels(model)
-        self.generation_tokens = metrics.generation_tokens.labels(model)
-        self._images = metrics.images.labels(model)
-        self._queued = metrics.queued.labels(model)
-        self._errors = {t: metrics.errors.labels(model, t) for t in ERROR_TYPES}
-        self._rejected = {r: metrics.rejected.labels(model, r) for r in REJECT_REASONS}
-        self._by_status: dict[str, Counter] = {}
+        made = metrics.instruments
+        tags = {"model": model, REPLICA_TAG: metrics.replica}
+        self._tags = tags
+        self._in_flight = 0
+        self._max_ongoing_value: int | None = None
+        self._set_in_flight = partial(made[IN_FLIGHT.name].set, tags=tags)
+        self._set_in_flight(0)
+        self.observe_ttft = partial(made[TTFT.name].observe, tags=tags)
+        self.observe_itl = partial(made[ITL.name].observe, tags=tags)
+        self.observe_e2e = partial(made[E2E.name].observe, tags=tags)
+        self._prompt = partial(made[PROMPT_TOKENS.name].inc, tags=tags)
+        self._generated = partial(made[GENERATION_TOKENS.name].inc, tags=tags)
+        self._images = partial(made[IMAGES.name].inc, tags=tags)
+        self._requests = made[REQUESTS.name].inc
+        self._errors_inc = made[ERRORS.name].inc
+        self._rejected_inc = made[REJECTED.name].inc
+        self._max_ongoing = partial(made[MAX_ONGOING.name].set, tags=tags)
+        self._by_status: dict[str, dict[str, str]] = {}
+        self._errors = {t: {**tags, "error_type": t} for t in ERROR_TYPES}
+        self._rejected = {r: {**tags, "reason": r} for r in REJECT_REASONS}
+
+    def request_started(self) -> None:
+        self._in_flight += 1
+        self._set_in_flight(self._in_flight)
+
+    def request_finished(self) -> None:
+        self._in_flight -= 1
+        self._set_in_flight(self._in_flight)
 
     def count_request(self, status: str) -> None:
         """One finished request with this HTTP status ("499": the client left)."""
-        child = self._by_status.get(status)
-        if child is None:
-            child = self._by_status[status] = self._metrics.requests.labels(self.model, status)
-        child.inc()
+        tags = self._by_status.get(status)
+        if tags is None:
+            tags = self._by_status[status] = {**self._tags, "status": status}
+        self._requests(1, tags=tags)
 
     def count_error(self, error_type: ErrorType) -> None:
         """One failed request; the middleware calls it, other edge code may too."""
-        self._errors[error_type].inc()
+        self._errors_inc(1, tags=self._errors[error_type])
 
-    def count_rejected(self, reason: RejectReason, count: int = 1) -> None:
-        """Requests refused before the engine saw them."""
-        self._rejected[reason].inc(count)
+    def count_rejected(self, reason: RejectReason) -> None:
+        """One request refused before the engine saw it."""
+        self._rejected_inc(1, tags=self._rejected[reason])
+
+    def count_tokens(self, prompt: int, generated: int) -> None:
+        """The usage of one finished request (Ray counters take no zero increments)."""
+        if prompt > 0:
+            self._prompt(prompt)
+        if generated > 0:
+            self._generated(generated)
 
     def count_images(self, count: int) -> None:
-        """Images received in requests for this model."""
-        if count:
-            self._images.inc(count)
-
-    def set_queued(self, count: int) -> None:
-        """Requests waiting at the edge for an engine slot (this process's queue)."""
-        self._queued.set(count)
-
-    def set_replicas(self, healthy: int, desired: int | None = None) -> None:
-        """Replica counts as the reporter sees them; dashboards take the max across reporters."""
-        self._metrics.replicas.labels(self.model).set(healthy)
-        if desired is not None:
-            self._metrics.replicas_desired.labels(self.model).set(desired)
+        """Images accepted in one request for this model."""
+        if count > 0:
+            self._images(count)
 
     def set_max_ongoing_requests(self, per_replica: int) -> None:
-        """Per-replica concurrency limit, the denominator of the saturation panel."""
-        self._metrics.max_ongoing.labels(self.model).set(per_replica)
+        """This replica's concurrency limit, the denominator of the saturation panel."""
+        self._max_ongoing_value = per_replica
+        self._max_ongoing(per_replica)
+
+    def refresh_gauges(self) -> None:
+        """Set the gauges again to their current values, so the agent keeps exporting them."""
+        self._set_in_flight(self._in_flight)
+        if self._max_ongoing_value is not None:
+            self._max_ongoing(self._max_ongoing_value)
 
 
 class EdgeMetrics:
-    """All edge metrics of one registry. Create it once per process and share it."""
+    """All edge instruments of one process (one Serve replica). Create it once and share it."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
-        m, ms = ["model"], ["model", "status"]
-        self.requests = Counter(
-            f"{PREFIX}requests_total", "Finished API requests by HTTP status (499: client left).",
-            ms, registry=registry,
-        )  # fmt: skip
-        self.errors = Counter(
-            f"{PREFIX}request_errors_total", "Failed API requests by error type.",
-            ["model", "error_type"], registry=registry,
-        )  # fmt: skip
-        self.in_flight = Gauge(
-            f"{PREFIX}requests_in_flight", "API requests being served now.", m, registry=registry
-        )
-        self.queued = Gauge(
-            f"{PREFIX}requests_queued", "Requests waiting at the edge for an engine slot.",
-            m, registry=registry,
-        )  # fmt: skip
-        self.rejected = Counter(
-            f"{PREFIX}requests_rejected_total", "Requests refused before reaching the engine.",
-            ["model", "reason"], registry=registry,
-        )  # fmt: skip
-        self.ttft = Histogram(
-            f"{PREFIX}time_to_first_token_seconds",
-            "Time from request arrival to the first response bytes (first SSE event).",
-            m, buckets=TTFT_BUCKETS, registry=registry,
-        )  # fmt: skip
-        self.itl = LockFreeHistogram(
-            f"{PREFIX}inter_token_latency_seconds",
-            "Gap between consecutive SSE events of a streamed response.",
-            m, ITL_BUCKETS, registry,
-        )  # fmt: skip
-        self.e2e = Histogram(
-            f"{PREFIX}e2e_request_latency_seconds",
-            "Time from request arrival to the last response byte, successful requests.",
-            m, buckets=E2E_BUCKETS, registry=registry,
-        )  # fmt: skip
-        self.prompt_tokens = Counter(
-            f"{PREFIX}prompt_tokens_total", "Prompt tokens of finished requests.", m,
-            registry=registry,
-        )  # fmt: skip
-        self.generation_tokens = Counter(
-            f"{PREFIX}generation_tokens_total", "Generated tokens of finished requests.", m,
-            registry=registry,
-        )  # fmt: skip
-        self.images = Counter(
-            f"{PREFIX}images_total", "Images received in requests.", m, registry=registry
-        )
-        self.replicas = Gauge(
-            f"{PREFIX}replicas", "Healthy serving replicas.", m, registry=registry
-        )
-        self.replicas_desired = Gauge(
-            f"{PREFIX}replicas_desired", "Replicas the autoscaler wants.", m, registry=registry
-        )
-        self.max_ongoing = Gauge(
-            f"{PREFIX}max_ongoing_requests", "Per-replica limit on concurrent requests.",
-            m, registry=registry,
-        )  # fmt: skip
+    def __init__(self, replica: str, backend: MetricsBackend) -> None:
+        self.replica = replica
+        self.instruments: dict[str, Any] = {}
+        for spec in SPECS:
+            if spec.kind == "histogram":
+                made = backend.Histogram(spec.name, spec.description, list(spec.buckets),
+                                         spec.tag_keys)  # fmt: skip
+            elif spec.kind == "counter":
+                made = backend.Counter(spec.name, spec.description, spec.tag_keys)
+            else:
+                made = backend.Gauge(spec.name, spec.description, spec.tag_keys)
+            self.instruments[spec.name] = made
         self._models: dict[str, ModelEdgeMetrics] = {}
 
+    def models(self) -> list[ModelEdgeMetrics]:
+        return list(self._models.values())
+
     def for_model(self, model: str) -> ModelEdgeMetrics:
-        """The bound children of `model`, created with zero values on first call."""
+        """The bound instruments of `model` (its in-flight gauge starts at 0)."""
         found = self._models.get(model)
         if found is None:
             found = self._models[model] = ModelEdgeMetrics(self, model)
         return found
 
 
-def create_edge_metrics(registry: CollectorRegistry = REGISTRY) -> EdgeMetrics:
-    """Register the edge metrics in `registry` (once per registry: a second call raises)."""
-    return EdgeMetrics(registry)
+async def keep_gauges_fresh(metrics: EdgeMetrics, period_s: float = GAUGE_REFRESH_S) -> None:
+    """Re-set every model's gauges each `period_s` (run as a task for the replica's life)."""
+    while True:
+        for model in list(metrics.models()):
+            model.refresh_gauges()
+        await asyncio.sleep(period_s)
+
+
+def create_edge_metrics(
+    replica: str | None = None, backend: MetricsBackend | None = None
+) -> EdgeMetrics:
+    """The edge metrics of this replica, recorded through Ray unless `backend` is given.
+
+    `replica` defaults to the Serve replica's id (vLLM's `ReplicaId`); outside
+    a replica it is empty, as vLLM's is.
+    """
+    if backend is None:
+        from ray.util import metrics as ray_metrics
+
+        backend = ray_metrics
+    return EdgeMetrics(_replica_id() if replica is None else replica, backend)
+
+
+def _replica_id() -> str:
+    """The same id vLLM's Ray stat logger tags the engine series with."""
+    try:
+        from ray import serve
+
+        return str(serve.get_replica_context().replica_id.unique_id)
+    except Exception:  # not inside a Serve replica
+        return ""

@@ -17,6 +17,7 @@ from ray.serve.deployment import Application
 
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.metrics import create_edge_metrics
+from gemma_serve.metrics.edge import keep_gauges_fresh
 from gemma_serve.planner import ModelPlan
 from gemma_serve.planner.render import actor_options, deployment_options
 from gemma_serve.serve.node import resolve_on_node
@@ -24,7 +25,6 @@ from gemma_serve.serve.readiness import ServeReadiness, with_own_engine
 
 _HEALTH_PERIOD_S = 5
 _HEALTH_TIMEOUT_S = 30
-_REPORT_PERIOD_S = 5
 #: Queue-length gap between replicas beyond which routing ignores prefixes and balances.
 _IMBALANCE_THRESHOLD = 4
 
@@ -47,10 +47,12 @@ class ModelServer:
         os.environ.update(launch.env)
         from gemma_serve.engine.vllm_engine import VllmEngine
 
-        # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
+        # Recorded through Ray, like vLLM's (its Ray stat logger): the node's metrics
+        # agent exports both, tagged with this replica's id.
         self._metrics = create_edge_metrics()
         self._engine = await VllmEngine.start(launch.vllm_argv)
-        self._reporter = asyncio.create_task(self._report_replicas())
+        # Ray drops a gauge not set for two report intervals (in flight, the limit).
+        self._gauges = asyncio.create_task(keep_gauges_fresh(self._metrics))
 
     async def _asgi_app(self) -> Any:
         """The API `handle_http` replays into: the model's layers, no edge (the gateway's ran)."""
@@ -109,30 +111,6 @@ class ModelServer:
             await task
         finally:
             task.cancel()
-
-    async def _report_replicas(self) -> None:
-        """Publish this deployment's replica counts (the replica-count panels and alert)."""
-        context = serve.get_replica_context()
-        app, name = context.app_name, context.deployment
-        edge = self._metrics.for_model(self._plan.name)
-        while True:
-            try:
-                status = await asyncio.to_thread(serve.status)
-                states: dict[Any, int] = dict(
-                    status.applications[app].deployments[name].replica_states
-                )
-                edge.set_replicas(
-                    healthy=int(states.get("RUNNING", 0)), desired=int(sum(states.values()))
-                )
-            except Exception:  # the controller may be restarting; report next time
-                pass
-            await asyncio.sleep(_REPORT_PERIOD_S)
-
-    async def metrics_text(self) -> str:
-        """This replica's Prometheus exposition (vLLM's metrics and ours)."""
-        from prometheus_client import REGISTRY, generate_latest
-
-        return generate_latest(REGISTRY).decode()
 
     def __del__(self) -> None:
         engine = getattr(self, "_engine", None)

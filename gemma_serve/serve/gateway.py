@@ -11,7 +11,6 @@ replicas), which sees the prompt through the routing hint.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Container, Mapping
 from types import SimpleNamespace
@@ -94,22 +93,6 @@ class ModelRouter:
             ) from None
 
 
-class MergedMetrics:
-    """`GET /metrics` on the gateway: every model's replica exposition, merged."""
-
-    def __init__(self, models: Mapping[str, DeploymentHandle]) -> None:
-        self._models = dict(models)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        from gemma_serve.metrics.merge import merge_expositions
-
-        texts = await asyncio.gather(*(h.metrics_text.remote() for h in self._models.values()))
-        body = merge_expositions(list(texts)).encode()
-        headers = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
 @serve.ingress()
 class Gateway:
     """The multi-model ingress: the edge around `ModelRouter`."""
@@ -129,7 +112,6 @@ class Gateway:
             server=config,
             keys=load_api_keys(config),
             readiness=readiness,
-            metrics=MergedMetrics(models),
         )
 
     async def __serve_build_asgi_app__(self) -> Any:

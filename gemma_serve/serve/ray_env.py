@@ -24,8 +24,11 @@ RAY_ENV: dict[str, str] = {
     "RAY_enable_worker_prestart": "0",
     "RAY_prestart_worker_first_driver": "0",
     "RAY_task_events_report_interval_ms": "0",
-    "RAY_enable_metrics_collection": "0",
     "RAY_event_stats": "0",
+    # Each node's metrics agent exports every replica's vLLM and gemma-serve series
+    # (Ray's metrics API, tagged ReplicaId): the one scrape target per node. Ray's
+    # default (on) and its 10 s report interval, stated here so nothing turns it off.
+    "RAY_enable_metrics_collection": "1",
 }
 
 #: Set only by the local `gemma-serve serve`, where Ray's own HAProxy is the only load

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -83,6 +84,7 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
     num_cpus = check_local_start(plan, cluster)
     env = {**LOCAL_RAY_ENV, **haproxy.haproxy_env(plan.server)}
     os.environ.update(env)
+    metrics_url = _local_metrics_target(plan.server.host, plan.server.metrics_port)
     import psutil
     import ray
     from ray import serve
@@ -95,9 +97,11 @@ def serve_forever(plan: DeploymentPlan, cluster: ClusterConfig, *, say: Say = pr
             log_to_driver=True,
             # The hook keeps HAProxy's own listeners on server.host (see serve/haproxy.py).
             runtime_env={"env_vars": env, "worker_process_setup_hook": haproxy.HOOK},
+            # The node's metrics agent: every replica's vLLM and gemma-serve series.
+            _metrics_export_port=plan.server.metrics_port,
         )
         say(f"ray: {ray.get_runtime_context().gcs_address} (gemma-serve status --address ...)")
-        return _run_until_signal(plan, say=say, local=True)
+        return _run_until_signal(plan, say=say, metrics_url=metrics_url)
     finally:
         survivors = psutil.Process().children(recursive=True)
         try:
@@ -117,11 +121,14 @@ def serve_on_cluster(config: DeploymentConfig, *, say: Say = print) -> int:
     from gemma_serve.serve.app import cluster_facts
 
     with joined(config.cluster.address or "auto"):
-        return _run_until_signal(plan_deployment(config, cluster_facts()), say=say, local=False)
+        return _run_until_signal(plan_deployment(config, cluster_facts()), say=say)
 
 
-def _run_until_signal(plan: DeploymentPlan, *, say: Say, local: bool) -> int:
-    """Deploy the application, report ready, wait for SIGINT/SIGTERM, delete the application."""
+def _run_until_signal(plan: DeploymentPlan, *, say: Say, metrics_url: str | None = None) -> int:
+    """Deploy the application, report ready, wait for SIGINT/SIGTERM, delete the application.
+
+    `metrics_url` is set for a local stack, whose Ray node this process started.
+    """
     from ray import serve
 
     from gemma_serve.serve import APP_NAME
@@ -141,9 +148,10 @@ def _run_until_signal(plan: DeploymentPlan, *, say: Say, local: bool) -> int:
             stop.wait(0.5)
         if not stop.is_set():
             url = f"http://{plan.server.host}:{plan.server.port}/v1"
-            if local:
+            if metrics_url:
                 _yield_control_plane()
-            say(f"ready in {time.monotonic() - started:.0f}s: {url}")
+            metrics = f" (metrics: {metrics_url})" if metrics_url else ""
+            say(f"ready in {time.monotonic() - started:.0f}s: {url}{metrics}")
             stop.wait()
         say("stopping: draining requests and shutting down engines")
         return 0
@@ -153,6 +161,38 @@ def _run_until_signal(plan: DeploymentPlan, *, say: Say, local: bool) -> int:
         serve.delete(APP_NAME)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _local_metrics_target(host: str, port: int) -> str:
+    """The one scrape target of a local Ray node, checked free before Ray starts.
+
+    Ray's metrics agent binds loopback only when the node's address is
+    loopback: for a loopback API, the local Ray runs as a single-host node
+    (Ray's switch for that is named after Windows and macOS, where it is the
+    default). Otherwise it binds every interface.
+    """
+    loopback = _is_loopback(host)
+    if loopback:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    bind = "127.0.0.1" if loopback else "0.0.0.0"
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the agent's server
+        try:
+            probe.bind((bind, port))
+        except OSError as exc:
+            raise PortInUse(
+                f"metrics port {port} on {bind} is taken ({exc.strerror}): "
+                "set server.metrics_port (e.g. --set server.metrics_port=8081)"
+            ) from None
+    shown = "127.0.0.1" if loopback or host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{port}/metrics"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _app_running(name: str) -> bool:

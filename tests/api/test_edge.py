@@ -47,10 +47,7 @@ class ModelApi:
             if not message.get("more_body"):
                 break
         self.seen.append((scope["method"], scope["path"], body, caller(scope)))
-        if scope["path"] == "/metrics":
-            await _send(send, 200, b"vllm:num_requests_running 0\n", b"text/plain")
-        else:
-            await _send(send, 200, json.dumps({"path": scope["path"]}).encode())
+        await _send(send, 200, json.dumps({"path": scope["path"]}).encode())
 
 
 class ReplayHandle:
@@ -99,7 +96,7 @@ def single(api: ModelApi, keys: list[bytes], readiness: Any = None, **server: An
 def gateway(api: ModelApi, keys: list[bytes], readiness: Any = None, **server: Any) -> Any:
     router = ModelRouter({A: ReplayHandle(api), B: ReplayHandle(api)})
     return build_edge(router, plans=plans(), server=ServerConfig(**server), keys=keys,
-                      readiness=readiness or ready(A, B), metrics=api)  # fmt: skip
+                      readiness=readiness or ready(A, B))  # fmt: skip
 
 
 SHAPES = pytest.mark.parametrize("shape", [single, gateway], ids=["single", "gateway"])
@@ -131,7 +128,7 @@ async def test_the_auth_matrix(shape: Any, case: tuple[str, str, str, Any], key:
     status = expected_status(name, key)
     if status >= 400:
         openai_error(r, status)
-        assert not [s for s in api.seen if s[1] != "/metrics"], "rejected, yet it reached a model"
+        assert not api.seen, "rejected, yet it reached a model"
     else:
         assert r.status_code == status, r.text
 
@@ -226,11 +223,12 @@ async def test_health_is_503_when_the_counts_cannot_be_read(shape: Any) -> None:
 
 
 @SHAPES
-async def test_metrics_pass_through_without_a_key(shape: Any) -> None:
+async def test_metrics_is_a_404_naming_the_scrape_target_without_a_key(shape: Any) -> None:
     api = ModelApi()
-    r = await call(shape(api, [KEY.encode()]), "GET", "/metrics")
-    assert r.status_code == 200 and r.text.startswith("vllm:")
-    assert api.seen == [("GET", "/metrics", b"", None)]
+    r = await call(shape(api, [KEY.encode()], metrics_port=9999), "GET", "/metrics")
+    message = openai_error(r, 404)["message"]
+    assert "metrics agent" in message and "9999" in message, message
+    assert api.seen == []
 
 
 class BrokenApi(ModelApi):

@@ -45,9 +45,10 @@ WITH_KEY = {
     "models": 200, "completions": 200, "chat": 200, "unknown path": 404,
     "unknown path, POST": 404, "vLLM route not exposed": 404, "wrong method": 405,
     "wrong method on models": 405, "health": 200, "wrong method on health": 405,
-    "metrics": 200,
+    "metrics": 404,
 }  # fmt: skip
-#: Answered without a key (the probe and the scrape): the same whatever key is sent.
+#: Answered without a key (the probe; the scrape's 404 naming where metrics are):
+#: the same whatever key is sent.
 OPEN = {"health", "wrong method on health", "metrics"}
 KEYS = ("none", "wrong", "right")
 AUTH_CASES = [(r, k) for r in REQUESTS for k in KEYS]

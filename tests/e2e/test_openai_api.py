@@ -113,9 +113,13 @@ def test_chat_logprobs(client: openai.OpenAI) -> None:
 
 def test_health_and_metrics(default_stack: Stack) -> None:
     assert httpx.get(default_stack.url + "/health").status_code == 200  # probes need no key
-    text = httpx.get(default_stack.url + "/metrics").text
-    assert "vllm:num_requests_running" in text
+    text = httpx.get(default_stack.metrics_url).text  # the one scrape target
+    assert "ray_vllm_num_requests_running{" in text
     assert 'model_name="gemma-3-270m"' in text
+    # The API port answers for one replica at random behind HAProxy: it serves no metrics.
+    r = httpx.get(default_stack.url + "/metrics")
+    assert r.status_code == 404
+    assert f"({default_stack.metrics_port} here)" in r.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -165,9 +169,7 @@ def test_chat_on_the_pretrained_model_carries_a_warning(client: openai.OpenAI) -
     )
     assert chat.status_code == 200
     assert "pretrained (pt) checkpoint" in chat.headers["warning"]
-    completion = client.completions.with_raw_response.create(
-        model=MODEL, prompt="Hi", max_tokens=4
-    )
+    completion = client.completions.with_raw_response.create(model=MODEL, prompt="Hi", max_tokens=4)
     assert "warning" not in completion.headers
     card = client.models.list().data[0]
     assert card.model_extra is not None and card.model_extra["flavour"] == "pt"

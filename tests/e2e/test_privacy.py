@@ -29,7 +29,7 @@ def test_prompts_and_replies_reach_neither_logs_nor_metrics(default_stack: Stack
     bad = {**completion, "temperature": -1}  # an error path must not echo it into logs either
     rejected = httpx.post(url + "/completions", json=bad, headers=headers, timeout=60)
     assert rejected.status_code == 400
-    metrics = httpx.get(default_stack.url + "/metrics", timeout=10).text
-    assert "vllm:" in metrics and CANARY not in metrics
+    metrics = httpx.get(default_stack.metrics_url, timeout=10).text
+    assert "ray_vllm_" in metrics and CANARY not in metrics
     log = default_stack.log_path.read_text(errors="replace")
     assert not [leak for leak in leaks if leak in log], leaks

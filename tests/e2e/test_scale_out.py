@@ -62,12 +62,12 @@ def test_streaming_through_the_gateway(multi_stack: Stack) -> None:
     assert events[-1] == "data: [DONE]" and len(events) >= 3
 
 
-def test_health_and_merged_metrics_cover_both_models(multi_stack: Stack) -> None:
+def test_health_and_the_scrape_target_cover_both_models(multi_stack: Stack) -> None:
     assert httpx.get(multi_stack.url + "/health").status_code == 200
-    text = httpx.get(multi_stack.url + "/metrics").text
+    text = httpx.get(multi_stack.metrics_url).text  # the node's metrics agent: every replica
     for model in (A, B):
         assert f'model_name="{model}"' in text
-    assert text.count("# TYPE vllm:num_requests_running gauge") == 1
+    assert text.count("# TYPE ray_vllm_num_requests_running gauge") == 1
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)

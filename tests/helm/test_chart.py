@@ -183,7 +183,8 @@ def test_service_monitor_selects_the_metrics_service_and_its_ports() -> None:
     selector = monitor["spec"]["selector"]["matchLabels"]
     assert selector.items() <= service["metadata"]["labels"].items()
     ports = {p["name"] for p in service["spec"]["ports"]}
-    assert {e["port"] for e in monitor["spec"]["endpoints"]} == ports == {"metrics", "serve"}
+    # Only the metrics agents: the API port serves no /metrics.
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == ports == {"metrics"}
     pod_labels = _containers_labels(docs)
     assert all(service["spec"]["selector"].items() <= labels.items() for labels in pod_labels)
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"

@@ -6,19 +6,18 @@ import re
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
 
-from gemma_serve.metrics import vllm_names
+from gemma_serve.metrics import names
 from gemma_serve.metrics.dashboards import DASHBOARD_DIR, NAMES, load_dashboards, render_dashboards
 from gemma_serve.metrics.dashboards.__main__ import main
-from gemma_serve.metrics.edge import create_edge_metrics
-from gemma_serve.metrics.promql import all_queries, metric_names
+from gemma_serve.metrics.edge import SPECS
+from tests.metrics.prom.promql import all_queries, metric_names
 
 BOARDS = load_dashboards()
 _VLLM_CONSTANTS = {
     value
-    for value in (getattr(vllm_names, n) for n in vllm_names.__all__)
-    if isinstance(value, str) and value.startswith("vllm:")
+    for value in (getattr(names, n) for n in names.__all__)
+    if isinstance(value, str) and value.startswith("ray_vllm_")
 }
 
 
@@ -31,7 +30,7 @@ def used_names() -> set[str]:
 
 
 def deprecated(name: str) -> bool:
-    return name in vllm_names.DEPRECATED or name.startswith(vllm_names.DEPRECATED_PREFIXES)
+    return name in names.DEPRECATED or name.startswith(names.DEPRECATED_PREFIXES)
 
 
 def test_committed_json_equals_a_fresh_generation() -> None:
@@ -83,29 +82,35 @@ def test_no_deprecated_vllm_name_anywhere() -> None:
 
 
 def test_the_deprecated_check_catches_old_names() -> None:
-    for old in ("vllm:gpu_cache_usage_perc", "vllm:time_per_output_token_seconds_bucket",
-                "vllm:gpu_prefix_cache_hit_rate", "vllm:num_preemptions"):  # fmt: skip
-        names = metric_names(f'sum(rate({old}{{model_name=~"m"}}[1m]))')
-        assert any(deprecated(n.removesuffix("_bucket")) for n in names), old
-    assert not deprecated("vllm:request_time_per_output_token_seconds")
-    assert not deprecated("vllm:num_preemptions_total")
+    for old in ("ray_vllm_gpu_cache_usage_perc", "ray_vllm_time_per_output_token_seconds_bucket",
+                "ray_vllm_gpu_prefix_cache_hit_rate", "ray_vllm_num_preemptions",
+                "vllm:num_requests_running"):  # fmt: skip
+        found = metric_names(f'sum(rate({old}{{model_name=~"m"}}[1m]))')
+        assert any(deprecated(n.removesuffix("_bucket")) for n in found), old
+    assert not deprecated("ray_vllm_request_time_per_output_token_seconds")
+    assert not deprecated("ray_vllm_num_preemptions_total")
 
 
 def test_vllm_names_come_from_the_checked_list() -> None:
-    bases = {re.sub(r"_(bucket|sum|count)$", "", n) for n in used_names() if n.startswith("vllm:")}
+    bases = {re.sub(r"_(bucket|sum|count)$", "", n) for n in used_names()
+             if n.startswith("ray_vllm_")}  # fmt: skip
     assert bases <= _VLLM_CONSTANTS, bases - _VLLM_CONSTANTS
 
 
-def test_gemma_serve_names_exist_in_the_edge_exposition() -> None:
-    registry = CollectorRegistry()
-    model = create_edge_metrics(registry).for_model("m")
-    model.count_request("200")
-    model.set_replicas(1, desired=1)
-    model.set_max_ongoing_requests(8)
-    exported = {
-        line.split("{")[0].split(" ")[0]
-        for line in generate_latest(registry).decode().splitlines()
-        if line and not line.startswith("#")
-    }
-    ours = {n for n in used_names() if n.startswith("gemma_serve_")}
-    assert ours <= exported, ours - exported
+def test_every_name_is_one_gemma_serve_vllm_or_serve_exports() -> None:
+    """Edge names from the declarations, engine and Serve names from metrics.names."""
+    edge = set()
+    for spec in SPECS:
+        parts = ("_bucket", "_count", "_sum") if spec.kind == "histogram" else ("",)
+        edge |= {spec.exported + part for part in parts}
+    serve = {names.SERVE_REPLICA_HEALTHY, names.SERVE_TARGET_REPLICAS}
+    used = {n for n in used_names() if ":" not in n}  # recording rules are outputs
+    unknown = {n for n in used if n not in edge | serve and not n.startswith("ray_vllm_")}
+    assert not unknown, unknown
+
+
+def test_every_declared_edge_metric_is_queried() -> None:
+    """A metric nothing queries is dead weight on the serving path."""
+    used = used_names()
+    unused = [s.name for s in SPECS if not any(n.startswith(s.exported) for n in used)]
+    assert not unused, unused

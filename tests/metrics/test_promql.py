@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gemma_serve.metrics.promql import (
+from tests.metrics.prom.promql import (
     dashboard_queries,
     expand_variables,
     metric_names,
@@ -19,6 +19,10 @@ def test_expand_variables() -> None:
     assert expand_variables("x[$__rate_interval]", {"__rate_interval": "5s"}) == "x[5s]"
     with pytest.raises(KeyError, match=r"\$cluster"):
         expand_variables('x{c="$cluster"}')
+    # label_replace's capture groups are not Grafana variables
+    assert expand_variables('label_replace(x, "m", "$1", "d", "model-(.+)")') == (
+        'label_replace(x, "m", "$1", "d", "model-(.+)")'
+    )
 
 
 @pytest.mark.parametrize(

@@ -58,9 +58,10 @@ def test_the_node_decides_which_cores_a_replica_binds() -> None:
     cfg = load_config(None, env={}, overrides=["models.0.hardware.cpu_cores=1"])
     plan = _plan(cfg)
     assert actor_options(plan) == {"num_cpus": 1.0}
-    assert launch_on_node(plan, cores=[1], cache_root=Path("/c")).env[
-        "VLLM_CPU_OMP_THREADS_BIND"
-    ] == "1"
+    assert (
+        launch_on_node(plan, cores=[1], cache_root=Path("/c")).env["VLLM_CPU_OMP_THREADS_BIND"]
+        == "1"
+    )
     with pytest.raises(ValueError, match="binds 1 cores, got 2"):
         omp_binding(plan, [0, 1])
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,14 +33,28 @@ _URL_PART_TYPES = (None, "image_url", "input_image")
 class ImageGuard:
     """Pure ASGI: validate images in chat and completions requests, 400 on anything wrong."""
 
-    def __init__(self, app: Any, *, policy: ImagePolicy, vllm_app: Any = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        policy: ImagePolicy,
+        vllm_app: Any = None,
+        on_images: Callable[[int], None] = lambda count: None,
+    ) -> None:
         self.app = app
         self.policy = policy
         self.vllm_app = vllm_app
+        self._on_images = on_images
 
     @classmethod
-    def for_plan(cls, app: Any, plan: ModelPlan, vllm_app: Any) -> ImageGuard:
-        return cls(app, policy=ImagePolicy.from_plan(plan), vllm_app=vllm_app)
+    def for_plan(
+        cls,
+        app: Any,
+        plan: ModelPlan,
+        vllm_app: Any,
+        on_images: Callable[[int], None] = lambda count: None,
+    ) -> ImageGuard:
+        return cls(app, policy=ImagePolicy.from_plan(plan), vllm_app=vllm_app, on_images=on_images)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
@@ -77,6 +92,7 @@ class ImageGuard:
                 else:
                     part["image_url"] = data_url
                 inlined = True
+        self._on_images(len(parts))
         return json.dumps(payload).encode() if inlined else None
 
     async def _complete(self, payload: dict[str, Any], scope: Any, receive: Any, send: Any) -> None:
@@ -96,6 +112,7 @@ class ImageGuard:
                 f"put one {BOI_TOKEN} where each image goes"
             )
         images = [(await self._image(url))[0] for url in urls]
+        self._on_images(len(images))
         payload["prompt"] = prompt
         await run_vllm_completion(self.vllm_app, payload, images, scope, receive, send)
 

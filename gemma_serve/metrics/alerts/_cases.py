@@ -26,19 +26,26 @@ class Case:
     interval: str = "1m"
 
 
-_TTFT = "gemma_serve_time_to_first_token_seconds"
+_TTFT = "ray_gemma_serve_time_to_first_token_seconds"
+_REQ = "ray_gemma_serve_requests_total"
+_ERR = "ray_gemma_serve_request_errors_total"
+_TARGET, _HEALTHY = "ray_serve_autoscaling_target_replicas", "ray_serve_deployment_replica_healthy"
+_WAITING, _APP = "ray_vllm_num_requests_waiting", 'application="gemma-serve"'
+_R1, _R2 = 'ReplicaId="r1", WorkerId="w1"', 'ReplicaId="r2", WorkerId="w2"'
+
 
 CASES = (
     Case(
         "server errors above 5% fire; client errors do not count",
         {
-            'gemma_serve_requests_total{model="bad", status="200"}': "0+90x20",
-            'gemma_serve_requests_total{model="bad", status="500"}': "0+10x20",
-            'gemma_serve_request_errors_total{model="bad", error_type="internal"}': "0+10x20",
-            'gemma_serve_requests_total{model="good", status="200"}': "0+50x20",
-            'gemma_serve_requests_total{model="good", status="400"}': "0+50x20",
-            'gemma_serve_request_errors_total{model="good", error_type="bad_request"}': "0+50x20",
-            'gemma_serve_request_errors_total{model="good", error_type="internal"}': "0x20",
+            # "bad" on two replicas: 10% of its requests fail, all on r2.
+            f'{_REQ}{{model="bad", status="200", {_R1}}}': "0+50x20",
+            f'{_REQ}{{model="bad", status="200", {_R2}}}': "0+40x20",
+            f'{_REQ}{{model="bad", status="500", {_R2}}}': "0+10x20",
+            f'{_ERR}{{model="bad", error_type="internal", {_R2}}}': "0+10x20",
+            f'{_REQ}{{model="good", status="200", {_R1}}}': "0+50x20",
+            f'{_REQ}{{model="good", status="400", {_R1}}}': "0+50x20",
+            f'{_ERR}{{model="good", error_type="bad_request", {_R1}}}': "0+50x20",
         },
         (
             Expect("3m", "GemmaServeHighErrorRate"),
@@ -65,24 +72,25 @@ CASES = (
     Case(
         "KV cache above 90% for 10 minutes fires per engine",
         {
-            'vllm:kv_cache_usage_perc{model_name="m", engine="0", instance="r1:8000"}': "0.95x30",
-            'vllm:kv_cache_usage_perc{model_name="m", engine="0", instance="r2:8000"}': "0.5x30",
+            f'ray_vllm_kv_cache_usage_perc{{model_name="m", engine="0", {_R1}}}': "0.95x30",
+            f'ray_vllm_kv_cache_usage_perc{{model_name="m", engine="0", {_R2}}}': "0.5x30",
         },
         (
             Expect("5m", "GemmaServeKVCacheNearFull"),
             Expect(
                 "20m",
                 "GemmaServeKVCacheNearFull",
-                ({"model_name": "m", "engine": "0", "instance": "r1:8000"},),
+                ({"model_name": "m", "ReplicaId": "r1"},),
             ),
         ),
     ),
     Case(
         "a growing queue fires, a long but steady one does not",
         {
-            'vllm:num_requests_waiting{model_name="growing", engine="0", instance="r1"}': "0+2x40",
-            'gemma_serve_requests_queued{model="growing", instance="r1"}': "0+1x40",
-            'vllm:num_requests_waiting{model_name="steady", engine="0", instance="r2"}': "50x40",
+            # Two replicas of "growing", each queue growing by 1 a minute.
+            f'{_WAITING}{{model_name="growing", engine="0", {_R1}}}': "0+1x40",
+            f'{_WAITING}{{model_name="growing", engine="0", {_R2}}}': "0+1x40",
+            f'{_WAITING}{{model_name="steady", engine="0", ReplicaId="r3"}}': "50x40",
         },
         (
             Expect("8m", "GemmaServeQueueGrowing"),
@@ -92,21 +100,31 @@ CASES = (
     Case(
         "sustained preemptions fire, rare ones do not",
         {
-            'vllm:num_preemptions_total{model_name="m", engine="0", instance="r1"}': "0+60x30",
-            'vllm:num_preemptions_total{model_name="m", engine="0", instance="r2"}': "0+1x30",
+            f'ray_vllm_num_preemptions_total{{model_name="m", engine="0", {_R1}}}': "0+60x30",
+            f'ray_vllm_num_preemptions_total{{model_name="m", engine="0", {_R2}}}': "0+1x30",
         },
-        (Expect("20m", "GemmaServePreemptions", ({"model_name": "m", "instance": "r1"},)),),
+        (Expect("20m", "GemmaServePreemptions", ({"model_name": "m", "ReplicaId": "r1"},)),),
     ),
     Case(
-        "a model whose replicas drop to zero fires after a minute",
+        "a model whose replicas all fail or vanish fires; one scaled to zero does not",
         {
-            'gemma_serve_replicas{model="down", instance="ctl"}': "2x5 0x20",
-            'gemma_serve_replicas{model="up", instance="ctl"}': "2x25",
+            # Serve's controller: one series per replica; a failed one reads 0, then goes.
+            f'{_TARGET}{{deployment="model-down", {_APP}}}': "2x25",
+            f'{_HEALTHY}{{deployment="model-down", replica="a", {_APP}}}': "1x5 0x3",
+            f'{_HEALTHY}{{deployment="model-down", replica="b", {_APP}}}': "1x5 0x20",
+            f'{_TARGET}{{deployment="model-up", {_APP}}}': "2x25",
+            f'{_HEALTHY}{{deployment="model-up", replica="c", {_APP}}}': "1x25",
+            f'{_HEALTHY}{{deployment="model-up", replica="d", {_APP}}}': "1x5 0x2 1x17",
+            f'{_TARGET}{{deployment="model-idle", {_APP}}}': "0x25",
         },
         (
             Expect("3m", "GemmaServeNoHealthyReplicas"),
             Expect("6m", "GemmaServeNoHealthyReplicas"),
-            Expect("15m", "GemmaServeNoHealthyReplicas", ({"model": "down"},)),
+            Expect(
+                "15m",
+                "GemmaServeNoHealthyReplicas",
+                ({"model": "down", "deployment": "model-down"},),
+            ),
         ),
     ),
 )

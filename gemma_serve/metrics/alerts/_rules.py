@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gemma_serve.metrics import vllm_names as v
+from gemma_serve.metrics import edge as e
+from gemma_serve.metrics import names as v
 from gemma_serve.metrics.edge import SERVER_ERROR_TYPES
 
 #: TTFT SLO: 95% of requests get their first event within 2 s (a TTFT histogram bound).
@@ -40,9 +41,9 @@ class Alert:
 def ttft_miss_ratio(window: str) -> str:
     """Share of requests whose TTFT exceeded the SLO threshold over `window`.
 
-    `le` is "2.0" as prometheus_client writes it and "2" once Prometheus 3 normalises it.
+    `le` is "2.0" as Ray's exporter writes it and "2" once Prometheus 3 normalises it.
     """
-    ttft = "gemma_serve_time_to_first_token_seconds"
+    ttft = e.TTFT.exported
     return (
         f'1 - (sum by (model) (rate({ttft}_bucket{{le=~"2|2.0"}}[{window}])) '
         f"/ sum by (model) (rate({ttft}_count[{window}])))"
@@ -54,13 +55,24 @@ RECORDINGS = (
       for w in SLO_WINDOWS),
     Recording(
         "gemma_serve:queue_depth:sum",
-        # The engine queue (vLLM labels the model `model_name`) plus the edge queue.
+        # The engines' queues over every replica (vLLM labels the model `model_name`);
+        # the edge queues nothing: beyond the admission limit it answers 503.
         f'sum by (model) (label_replace({v.NUM_REQUESTS_WAITING}, "model", "$1", '
-        f'"model_name", "(.+)") or gemma_serve_requests_queued)',
+        f'"model_name", "(.+)"))',
     ),
 )  # fmt: skip
 
 _SERVER = "|".join(SERVER_ERROR_TYPES)
+
+
+def _by_model(serve_gauge: str) -> str:
+    """A Serve controller gauge summed per model deployment (`model-<name>`), labelled `model`."""
+    return (
+        f'label_replace(sum by (deployment) ({serve_gauge}{{deployment=~"model-.+"}}), '
+        '"model", "$1", "deployment", "model-(.+)")'
+    )
+
+
 _FAST = round(FAST_BURN * _BUDGET, 6)
 _SLOW = round(SLOW_BURN * _BUDGET, 6)
 
@@ -68,8 +80,8 @@ ALERTS = (
     Alert(
         name="GemmaServeHighErrorRate",
         expr=(
-            f'sum by (model) (rate(gemma_serve_request_errors_total{{error_type=~"{_SERVER}"}}'
-            "[5m])) / sum by (model) (rate(gemma_serve_requests_total[5m])) > 0.05"
+            f'sum by (model) (rate({e.ERRORS.exported}{{error_type=~"{_SERVER}"}}[5m])) '
+            f"/ sum by (model) (rate({e.REQUESTS.exported}[5m])) > 0.05"
         ),
         for_="5m",
         severity="critical",
@@ -129,13 +141,10 @@ ALERTS = (
     ),
     Alert(
         name="GemmaServeKVCacheNearFull",
-        expr=f"{v.KV_CACHE_USAGE} > 0.9",
+        expr=f"max by (model_name, ReplicaId) ({v.KV_CACHE_USAGE}) > 0.9",
         for_="10m",
         severity="warning",
-        summary=(
-            "{{ $labels.model_name }}: KV cache over 90% on {{ $labels.instance }} "
-            "engine {{ $labels.engine }}"
-        ),
+        summary="{{ $labels.model_name }}: KV cache over 90% on replica {{ $labels.ReplicaId }}",
         description="The engine keeps nearly all KV-cache blocks in use; preemptions follow.",
         runbook=(
             "1. Engine dashboard: preemptions/s rising with it means requests are recomputed.\n"
@@ -160,10 +169,11 @@ ALERTS = (
     ),
     Alert(
         name="GemmaServePreemptions",
-        expr=f"sum by (model_name, instance) (rate({v.NUM_PREEMPTIONS}[5m])) > 0.1",
+        expr=f"sum by (model_name, ReplicaId) (rate({v.NUM_PREEMPTIONS}[5m])) > 0.1",
         for_="10m",
         severity="warning",
-        summary="{{ $labels.model_name }}: engine on {{ $labels.instance }} keeps preempting",
+        summary="{{ $labels.model_name }}: the engine of replica {{ $labels.ReplicaId }} keeps "
+        "preempting",
         description="More than one preemption every 10 s for 10 minutes: KV cache is too small.",
         runbook=(
             "1. Preempted requests are recomputed: TTFT and ITL suffer, throughput drops.\n"
@@ -173,16 +183,23 @@ ALERTS = (
     ),
     Alert(
         name="GemmaServeNoHealthyReplicas",
-        expr="max by (model) (gemma_serve_replicas) < 1",
+        expr=(
+            f"{_by_model(v.SERVE_TARGET_REPLICAS)} > 0 "
+            f"unless on (model) {_by_model(v.SERVE_REPLICA_HEALTHY)} >= 1"
+        ),
         for_="1m",
         severity="critical",
         summary="{{ $labels.model }}: no healthy replica is serving",
-        description="Every request for this model fails until a replica becomes healthy.",
+        description=(
+            "Ray Serve wants replicas for this model but none is healthy: every request "
+            "for it fails until one is."
+        ),
         runbook=(
             "1. Check the Serve application status and the replica logs (engine start errors,\n"
             "   out of memory, missing checkpoint).\n"
             "2. Check the placement: are the CPUs/GPUs the replica needs free in the cluster?\n"
-            "3. If the metric is missing entirely, the scrape target is down: see up{}.\n"
+            "3. If both metrics are missing, the scrape target of the head node (Serve's\n"
+            "   controller) is down: see up{}.\n"
         ),
     ),
 )

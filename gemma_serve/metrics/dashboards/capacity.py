@@ -1,38 +1,46 @@
-"""Capacity: replicas, queues, saturation and what gets turned away."""
+"""Capacity: replicas, saturation, queues and what gets turned away."""
 
 from __future__ import annotations
 
-from gemma_serve.metrics import vllm_names as v
+from gemma_serve.metrics import edge as e
+from gemma_serve.metrics import names as v
 from gemma_serve.metrics.dashboards._build import EDGE, RATE, VLLM, Board, rate
 
-_IN_FLIGHT = f"sum by (model) (gemma_serve_requests_in_flight{{{EDGE}}})"
-_REPLICAS = f"max by (model) (gemma_serve_replicas{{{EDGE}}})"
+_IN_FLIGHT = f"sum by (model) ({e.IN_FLIGHT.exported}{{{EDGE}}})"
+_DEPLOYMENTS = v.deployment_selector("$model")
+
+
+def serve_by_model(metric: str) -> str:
+    """A Ray Serve controller gauge summed per model (its deployment is `model-<name>`)."""
+    return (
+        f"label_replace(sum by (deployment) ({metric}{{{_DEPLOYMENTS}}}), "
+        '"model", "$1", "deployment", "model-(.+)")'
+    )
 
 
 def build() -> Board:
     b = Board(
         uid="gemma-serve-capacity",
         title="gemma-serve / Capacity",
-        description="Replicas, queues and saturation per model: when to scale, what is refused.",
-        model_query="label_values(gemma_serve_requests_in_flight, model)",
+        description="Replicas, saturation, queues and refusals per model: when to scale.",
+        model_query=f"label_values({e.MAX_ONGOING.exported}, model)",
     )
     b.row("Replicas")
     b.timeseries(
         "Replicas",
-        "Healthy replicas and the autoscaler's target.",
+        "Healthy replicas and the autoscaler's target, from Ray Serve's controller.",
         [
-            (_REPLICAS, "healthy {{model}}"),
-            (f"max by (model) (gemma_serve_replicas_desired{{{EDGE}}})", "desired {{model}}"),
+            (serve_by_model(v.SERVE_REPLICA_HEALTHY), "healthy {{model}}"),
+            (serve_by_model(v.SERVE_TARGET_REPLICAS), "target {{model}}"),
         ],
         unit="short",
     )
     b.timeseries(
         "Saturation",
-        "In-flight requests over replicas x max ongoing requests.",
+        "In-flight requests over the admission limits of the replicas serving them.",
         [
             (
-                f"{_IN_FLIGHT} / ({_REPLICAS} * max by (model) "
-                f"(gemma_serve_max_ongoing_requests{{{EDGE}}}))",
+                f"{_IN_FLIGHT} / sum by (model) ({e.MAX_ONGOING.exported}{{{EDGE}}})",
                 "{{model}}",
             )
         ],
@@ -40,8 +48,13 @@ def build() -> Board:
     )
     b.timeseries(
         "In flight per replica",
-        "Concurrent requests each healthy replica carries.",
-        [(f"{_IN_FLIGHT} / {_REPLICAS}", "{{model}}")],
+        "Concurrent requests each replica carries (label ReplicaId).",
+        [
+            (
+                f"sum by (model, ReplicaId) ({e.IN_FLIGHT.exported}{{{EDGE}}})",
+                "{{model}} {{ReplicaId}}",
+            )
+        ],
         unit="short",
     )
     b.timeseries(
@@ -54,12 +67,9 @@ def build() -> Board:
 
     b.row("Queues")
     b.timeseries(
-        "Queued requests",
-        "Waiting at the edge and in the engines' schedulers.",
-        [
-            (f"sum by (model) (gemma_serve_requests_queued{{{EDGE}}})", "edge {{model}}"),
-            (f"sum by (model_name) ({v.NUM_REQUESTS_WAITING}{{{VLLM}}})", "engine {{model_name}}"),
-        ],
+        "Queued requests (engine)",
+        "Requests waiting in the engines' schedulers; the edge holds no queue.",
+        [(f"sum by (model_name) ({v.NUM_REQUESTS_WAITING}{{{VLLM}}})", "{{model_name}}")],
         unit="short",
     )
     b.timeseries(
@@ -76,13 +86,8 @@ def build() -> Board:
     )
     b.timeseries(
         "Rejected/s by reason",
-        "Requests refused before reaching an engine.",
-        [
-            (
-                rate("gemma_serve_requests_rejected_total", EDGE, "model, reason"),
-                "{{model}} {{reason}}",
-            )
-        ],
+        "Requests the edge refused: overloaded (admission limit), too_large, unauthorized.",
+        [(rate(e.REJECTED.exported, EDGE, "model, reason"), "{{model}} {{reason}}")],
         unit="reqps",
     )
     b.timeseries(

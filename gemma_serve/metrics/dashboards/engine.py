@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gemma_serve.metrics import vllm_names as v
+from gemma_serve.metrics import names as v
 from gemma_serve.metrics.dashboards._build import RATE, VLLM, Board, quantiles, rate
 
 _BY = "model_name"
@@ -12,17 +12,19 @@ def build() -> Board:
     b = Board(
         uid="gemma-serve-engine",
         title="gemma-serve / Engine",
-        description="vLLM V1 engine metrics (model_name, engine labels) for each served model.",
-        model_query=f"label_values({v.NUM_REQUESTS_RUNNING}, model_name)",
+        description="vLLM V1 engine metrics per served model (label model_name), exported "
+        "through Ray per replica (label ReplicaId) and summed over replicas.",
+        # A counter: an idle engine's gauges leave Ray's export after 20 s.
+        model_query=f"label_values({v.PROMPT_TOKENS}, model_name)",
     )
     b.row("KV cache")
     b.timeseries(
         "KV-cache usage",
-        "Share of KV-cache blocks in use, per engine (1 = full).",
+        "Share of KV-cache blocks in use, per replica's engine (1 = full).",
         [
             (
-                f"max by (model_name, instance, engine) ({v.KV_CACHE_USAGE}{{{VLLM}}})",
-                "{{model_name}} {{instance}} e{{engine}}",
+                f"max by (model_name, ReplicaId) ({v.KV_CACHE_USAGE}{{{VLLM}}})",
+                "{{model_name}} {{ReplicaId}}",
             )
         ],
         unit="percentunit",

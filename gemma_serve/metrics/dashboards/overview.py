@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from gemma_serve.metrics import vllm_names as v
+from gemma_serve.metrics import edge as e
+from gemma_serve.metrics import names as v
 from gemma_serve.metrics.dashboards._build import EDGE, RATE, VLLM, Board, quantiles, rate
 from gemma_serve.metrics.edge import SERVER_ERROR_TYPES
 
 _SERVER_ERRORS = "|".join(SERVER_ERROR_TYPES)
-_REQUESTS = "gemma_serve_requests_total"
+_REQUESTS = e.REQUESTS.exported
+_PER_MODEL_REQUESTS = f"sum by (model) (rate({_REQUESTS}{{{EDGE}}}[{RATE}]))"
+#: Server errors over requests; a model without server errors reads 0, not "No data".
 _ERROR_RATIO = (
-    "sum by (model) (rate(gemma_serve_request_errors_total"
-    f'{{{EDGE}, error_type=~"{_SERVER_ERRORS}"}}[{RATE}])) '
-    f"/ sum by (model) (rate({_REQUESTS}{{{EDGE}}}[{RATE}]))"
+    f"(sum by (model) (rate({e.ERRORS.exported}"
+    f'{{{EDGE}, error_type=~"{_SERVER_ERRORS}"}}[{RATE}])) or 0 * {_PER_MODEL_REQUESTS}) '
+    f"/ {_PER_MODEL_REQUESTS}"
 )
 
 
@@ -19,8 +22,9 @@ def build() -> Board:
     b = Board(
         uid="gemma-serve-overview",
         title="gemma-serve / Overview",
-        description="Traffic, errors, latency and tokens per model at the gemma-serve API edge.",
-        model_query="label_values(gemma_serve_requests_total, model)",
+        description="Traffic, errors, latency and tokens per model at the gemma-serve API edge, "
+        "summed over every replica.",
+        model_query=f"label_values({_REQUESTS}, model)",
     )
     b.stat(
         "Requests/s",
@@ -39,7 +43,7 @@ def build() -> Board:
         "95th percentile time to first token, all selected models.",
         (
             "histogram_quantile(0.95, sum by (le) (rate("
-            f"gemma_serve_time_to_first_token_seconds_bucket{{{EDGE}}}[{RATE}])))",
+            f"{e.TTFT.exported}_bucket{{{EDGE}}}[{RATE}])))",
             "p95",
         ),
         unit="s",
@@ -47,7 +51,7 @@ def build() -> Board:
     b.stat(
         "Generated tokens/s",
         "Output tokens per second, all selected models.",
-        (f"sum(rate(gemma_serve_generation_tokens_total{{{EDGE}}}[{RATE}]))", "tokens/s"),
+        (f"sum(rate({e.GENERATION_TOKENS.exported}{{{EDGE}}}[{RATE}]))", "tokens/s"),
         unit="short",
     )
 
@@ -67,13 +71,13 @@ def build() -> Board:
     b.timeseries(
         "In flight",
         "Requests being served now.",
-        [("sum by (model) (gemma_serve_requests_in_flight{" + EDGE + "})", "{{model}}")],
+        [(f"sum by (model) ({e.IN_FLIGHT.exported}{{{EDGE}}})", "{{model}}")],
         unit="short",
     )
     b.timeseries(
         "Images/s",
         "Images received per second.",
-        [(rate("gemma_serve_images_total", EDGE, "model"), "{{model}}")],
+        [(rate(e.IMAGES.exported, EDGE, "model"), "{{model}}")],
         unit="short",
     )
 
@@ -89,7 +93,7 @@ def build() -> Board:
         "Failed requests per second, by error type.",
         [
             (
-                rate("gemma_serve_request_errors_total", EDGE, "model, error_type"),
+                rate(e.ERRORS.exported, EDGE, "model, error_type"),
                 "{{model}} {{error_type}}",
             )
         ],
@@ -100,19 +104,19 @@ def build() -> Board:
     b.timeseries(
         "Time to first token",
         "From request arrival to the first streamed event.",
-        quantiles("gemma_serve_time_to_first_token_seconds", EDGE, "model", "{{model}}"),
+        quantiles(e.TTFT.exported, EDGE, "model", "{{model}}"),
         unit="s",
     )
     b.timeseries(
         "Inter-token latency",
         "Gap between consecutive streamed events.",
-        quantiles("gemma_serve_inter_token_latency_seconds", EDGE, "model", "{{model}}"),
+        quantiles(e.ITL.exported, EDGE, "model", "{{model}}"),
         unit="s",
     )
     b.timeseries(
         "End-to-end latency",
         "From request arrival to the last byte, successes only.",
-        quantiles("gemma_serve_e2e_request_latency_seconds", EDGE, "model", "{{model}}"),
+        quantiles(e.E2E.exported, EDGE, "model", "{{model}}"),
         unit="s",
     )
     b.timeseries(
@@ -120,9 +124,9 @@ def build() -> Board:
         "Share of requests meeting the TTFT SLO threshold (2 s).",
         [
             (
-                "sum by (model) (rate(gemma_serve_time_to_first_token_seconds_bucket"
+                f"sum by (model) (rate({e.TTFT.exported}_bucket"
                 f'{{{EDGE}, le=~"2|2.0"}}[{RATE}])) / sum by (model) (rate('
-                f"gemma_serve_time_to_first_token_seconds_count{{{EDGE}}}[{RATE}]))",
+                f"{e.TTFT.exported}_count{{{EDGE}}}[{RATE}]))",
                 "{{model}}",
             )
         ],
@@ -135,8 +139,8 @@ def build() -> Board:
         "Tokens/s (edge)",
         "Prompt and generated tokens of finished requests.",
         [
-            (rate("gemma_serve_prompt_tokens_total", EDGE, "model"), "prompt {{model}}"),
-            (rate("gemma_serve_generation_tokens_total", EDGE, "model"), "generated {{model}}"),
+            (rate(e.PROMPT_TOKENS.exported, EDGE, "model"), "prompt {{model}}"),
+            (rate(e.GENERATION_TOKENS.exported, EDGE, "model"), "generated {{model}}"),
         ],
         unit="short",
     )

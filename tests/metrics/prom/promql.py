@@ -35,7 +35,8 @@ DEFAULT_VARIABLES: Mapping[str, str] = {
     "__interval": "15s",
     "__range": "5m",
 }
-_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
+#: `$name` / `${name}` / `${name:format}`; `$1` (a label_replace group) is not a variable.
+_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$([A-Za-z_]\w*)")
 _LABEL_VALUES = re.compile(r"^label_values\((.+),\s*(\w+)\)$")
 _COMPARISON = (">=", "<=", "==", "!=", ">", "<")
 _SET_OPERATOR = re.compile(r"\b(and|or|unless)\b")

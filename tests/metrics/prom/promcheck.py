@@ -29,14 +29,13 @@ from typing import Any
 import httpx
 import yaml
 
-from gemma_serve.errors import GemmaServeError
 from gemma_serve.metrics.alerts import RULES_PATH
-from gemma_serve.metrics.promql import PromQuery
+from tests.metrics.prom.promql import PromQuery
 
 __all__ = ["CheckReport", "PrometheusError", "PrometheusServer", "free_port"]
 
 
-class PrometheusError(GemmaServeError):
+class PrometheusError(Exception):
     """The test Prometheus could not start, or its targets never came up."""
 
 
@@ -156,6 +155,10 @@ class PrometheusServer:
         raise PrometheusError(
             f"prometheus not ready after {self.start_timeout}s:\n{self.log_tail()}"
         )
+
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client of this server (base URL: Prometheus)."""
+        return self._http()
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
