@@ -11,6 +11,7 @@ from gemma_serve.bench.results import (
     RunMetrics,
     RunResult,
     SideBySideResult,
+    Spread,
 )
 from gemma_serve.bench.spec import BenchSpec
 
@@ -23,6 +24,15 @@ def _num(v: float | None, digits: int = 1) -> str:
 
 def _ratio(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}x"
+
+
+def _ratio_rounds(v: float | None, rounds: Spread | None) -> str:
+    """The ratio of medians, then the per-round ratios' min-max: `0.94x (0.89-0.99)`."""
+    if v is None:
+        return "-"
+    if rounds is None or rounds.n < 2:
+        return _ratio(v)
+    return f"{v:.2f}x ({rounds.min:.2f}-{rounds.max:.2f})"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -121,7 +131,9 @@ def side_by_side_markdown(result: SideBySideResult) -> str:
         f"# Side by side: {' vs '.join(t.name for t in result.targets)}",
         "",
         f"- Started {result.created_at}; {rounds} rounds, alternating "
-        f"{', '.join(t.name for t in result.targets)}; ratios are to `{base}`",
+        f"{', '.join(t.name for t in result.targets)}"
+        + (" (reversed every other round)" if result.order == "mirror" else "")
+        + f"; ratios are to `{base}`, with the per-round ratios' range in brackets",
     ]
     lines += [f"- `{t.name}`: {t.base_url}, model `{t.model}`" for t in result.targets]
     lines += [*_spec_lines(result.spec), "", "## Medians over rounds", ""]
@@ -144,13 +156,13 @@ def side_by_side_markdown(result: SideBySideResult) -> str:
             r.target,
             str(r.rounds),
             _num(r.output_throughput),
-            _ratio(r.throughput_ratio),
+            _ratio_rounds(r.throughput_ratio, r.throughput_ratio_rounds),
             _num(r.ttft_p50_ms),
-            _ratio(r.ttft_p50_ratio),
+            _ratio_rounds(r.ttft_p50_ratio, r.ttft_p50_ratio_rounds),
             _num(r.ttft_p99_ms),
-            _ratio(r.ttft_p99_ratio),
+            _ratio_rounds(r.ttft_p99_ratio, r.ttft_p99_ratio_rounds),
             _num(r.itl_p50_ms),
-            _ratio(r.itl_p50_ratio),
+            _ratio_rounds(r.itl_p50_ratio, r.itl_p50_ratio_rounds),
         ]
         for r in result.summary
     ]
