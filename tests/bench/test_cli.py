@@ -10,11 +10,11 @@ import pytest
 
 from gemma_serve.bench.args import build_spec, launchers, targets
 from gemma_serve.bench.datasets import ImageChat, SharedPrefixChat
+from gemma_serve.bench.errors import BenchError, LaunchError
 from gemma_serve.bench.launch import SubprocessLauncher
 from gemma_serve.bench.lengths import FixedLength, UniformLength
 from gemma_serve.bench.loads import ConcurrentLoad, PoissonLoad
 from gemma_serve.cli import bench as cli
-from gemma_serve.bench.errors import BenchError, LaunchError
 from gemma_serve.errors import ConfigError, GemmaServeError
 
 FIXTURES = Path(__file__).parent / "fixtures"
