@@ -11,7 +11,7 @@ the spread of the ratio taken round by round.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from statistics import median
@@ -150,6 +150,7 @@ async def run_side_by_side(
     lifetime: Lifetime = "turn",
     order: Order = "repeat",
     baseline: str | None = None,
+    after_turn: Callable[[int, Target], Awaitable[None]] | None = None,
     api_key: str | None = None,
     progress: ProgressSink | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -159,7 +160,8 @@ async def run_side_by_side(
     `launchers` maps a target name to what starts its server: per turn
     (`lifetime="turn"`: only one server runs at a time; consecutive turns of
     one target share a start) or once for the whole comparison (`"session"`).
-    Ratios divide by `baseline` (default the first target).
+    Ratios divide by `baseline` (default the first target). `after_turn(round,
+    target)` runs after each turn, while that target's server is still up.
     """
     names = [t.name for t in targets]
     if len(targets) < 2 or len(set(names)) != len(names):
@@ -197,6 +199,8 @@ async def run_side_by_side(
                 transport=transport,
             )
             results.append(RoundResult(round=r, target=target.name, runs=res.runs))
+            if after_turn is not None:
+                await after_turn(r, target)
     return SideBySideResult(
         created_at=created,
         spec=spec,

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -54,6 +54,9 @@ class SubprocessLauncher:
     env: Mapping[str, str] | None = None
     log_path: Path | None = None
     poll_interval_s: float = 1.0
+    #: The pid of the server started last (also its process group and session id), so a
+    #: caller can find what the server left behind even when it failed to start.
+    pid: int | None = field(default=None, init=False)
 
     def __call__(self) -> AbstractAsyncContextManager[int]:
         return self._run()
@@ -83,6 +86,7 @@ class SubprocessLauncher:
                 )
             except OSError as exc:
                 raise LaunchError(f"cannot start {self.argv[0]}: {exc.strerror}") from None
+        self.pid = proc.pid
         try:
             await self._wait_healthy(proc, log_path)
             yield proc.pid

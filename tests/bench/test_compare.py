@@ -132,6 +132,30 @@ async def test_mirror_order_reverses_every_other_round_and_keeps_the_server_up()
     ]  # fmt: skip
 
 
+async def test_after_turn_runs_while_the_server_is_up() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def server() -> AsyncIterator[None]:
+        events.append("start")
+        yield
+        events.append("stop")
+
+    async def after(round_: int, target: Target) -> None:
+        events.append(f"after {round_} {target.name}")
+
+    targets = [Target(name=n, base_url=f"http://{n}", model="m") for n in ("a", "b")]
+    await run_side_by_side(
+        _spec(),
+        targets,
+        rounds=1,
+        launchers={"b": server},
+        after_turn=after,
+        transport=FakeOpenAI().transport(),
+    )
+    assert events == ["after 0 a", "start", "after 0 b", "stop"]
+
+
 async def test_session_lifetime_starts_every_server_once() -> None:
     events: list[str] = []
 

@@ -41,11 +41,20 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return out
 
 
+def _requests_per_step(spec: BenchSpec) -> str:
+    counts = [spec.step_requests(i) for i in range(len(spec.loads))]
+    if len(set(counts)) == 1:
+        return f"{counts[0]} requests per step"
+    return "requests per step: " + ", ".join(
+        f"{n} at {load.label}" for n, load in zip(counts, spec.loads, strict=True)
+    )
+
+
 def _spec_lines(spec: BenchSpec) -> list[str]:
     slo = spec.slo.model_dump(exclude_none=True)
     return [
         f"- API: `{spec.resolved_api}`; dataset: `{spec.dataset.model_dump_json()}`",
-        f"- {spec.num_requests} requests per step"
+        f"- {_requests_per_step(spec)}"
         + (f", at most {spec.max_seconds:g} s" if spec.max_seconds else "")
         + f"; warm-up {spec.warmup_requests}; ignore_eos {spec.ignore_eos}; seed {spec.seed}",
         f"- SLOs (ms): {slo if slo else 'none'}",
