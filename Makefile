@@ -19,9 +19,11 @@ lint:
 	.venv/bin/ruff check gemma_serve tests benchmarks
 	.venv/bin/mypy
 
-# After changing config models, configs/ or the dashboards/alerts: regenerate what is derived.
+# After changing config models, configs/, the dashboards/alerts or benchmarks/results/:
+# regenerate what is derived (the README's benchmark tables come from the committed results).
 regen:
 	.venv/bin/python -m gemma_serve.metrics.dashboards
 	.venv/bin/python -m gemma_serve.metrics.alerts
 	.venv/bin/python -m gemma_serve.k8s schema
 	.venv/bin/python -m gemma_serve.k8s sync
+	.venv/bin/python -m benchmarks.readme

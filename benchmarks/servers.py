@@ -72,6 +72,13 @@ class Column:
         )
 
 
+#: Not part of Ray Serve LLM's mode but of this machine: the load generator runs beside the
+#: server, and Ray starts workers (the replica, hence the engine) at niceness 15, so the
+#: engine would yield to the client, which a remote client never causes. gemma-serve runs
+#: its workers at 0 too. No usage report either: this host has no network to send it to.
+FAIR_ENV = {"RAY_worker_niceness": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
 def _vllm_server(argv: list[str], port: int) -> list[str]:
     return [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server", *argv,
@@ -133,7 +140,7 @@ def columns(config: Path, planned: PlannedModel, out: Path, ray_tmp: Path) -> li
                 "local",
                 str(ray_yaml),
             ],
-            env={**SERVE_ENV, "RAY_USAGE_STATS_ENABLED": "0", **_ray_ports(ray_tmp)},
+            env={**SERVE_ENV, **FAIR_ENV, **_ray_ports(ray_tmp)},
             port=ray_port,
             config=ray_yaml.name,
         ),
@@ -234,16 +241,17 @@ class Server:
 
 
 def kill_session(session: int | None) -> list[str]:
-    """SIGKILL every process still in `session` (the server's pid); their names."""
+    """SIGKILL every process still in `session` (the server's pid), wait for them; their names."""
     if session is None:
         return []
-    left = []
+    killed: list[psutil.Process] = []
     for p in psutil.process_iter(["name"]):
         try:
             if os.getsid(p.pid) != session or p.status() == psutil.STATUS_ZOMBIE:
                 continue
-            left.append(str(p.info["name"]))
             p.kill()
+            killed.append(p)
         except (OSError, psutil.Error):
             continue
-    return left
+    psutil.wait_procs(killed, timeout=10)
+    return [str(p.info["name"]) for p in killed]
