@@ -126,7 +126,12 @@ def main(args: argparse.Namespace) -> int:
     ray_tmp = Path(tempfile.mkdtemp(prefix="gsb-ray-"))
     try:
         cols = columns(args.config, planned, out, ray_tmp)
-        servers = {c.name: Server(c, planned.name, out / "logs", say=say) for c in cols}
+        servers = {
+            c.name: Server(
+                c, planned.name, out / "logs", say=say, startup_timeout_s=args.startup_timeout
+            )
+            for c in cols
+        }
         result, parity = asyncio.run(measure(args, cols, servers, planned.name, say))
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
@@ -175,6 +180,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, help="warm-up requests per turn (default 2)")
     p.add_argument("--parity-requests", type=int, help="requests per client (default 24)")
     p.add_argument("--no-parity", dest="parity", action="store_false")
+    p.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="seconds a server has to answer its first token (default vLLM compiles)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
