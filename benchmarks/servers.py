@@ -19,7 +19,7 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,6 +182,9 @@ class Server:
     say: Say = print
     startup_timeout_s: float = 900.0
     stop_timeout_s: float = 60.0
+    #: A start that fails (on a busy host Ray's node may miss its 30 s to register) is
+    #: tried again, up to this many times in all; every failure is reported.
+    start_attempts: int = 2
     launches: list[Launch] = field(default_factory=list)
 
     def __call__(self) -> AbstractAsyncContextManager[None]:
@@ -189,6 +192,21 @@ class Server:
 
     @asynccontextmanager
     async def _run(self) -> AsyncIterator[None]:
+        for attempt in range(1, self.start_attempts + 1):
+            stack = AsyncExitStack()
+            try:
+                await stack.enter_async_context(self._once())
+            except BenchError as exc:
+                if attempt == self.start_attempts:
+                    raise
+                self.say(f"{self.column.name}: start {attempt} failed ({exc}); trying again")
+                continue
+            async with stack:
+                yield
+            return
+
+    @asynccontextmanager
+    async def _once(self) -> AsyncIterator[None]:
         name = self.column.name
         launcher = SubprocessLauncher(
             argv=self.column.command,

@@ -14,6 +14,7 @@ import yaml
 from benchmarks.planned import PlannedModel, planned_model
 from benchmarks.readme import REPO
 from benchmarks.servers import DEFAULT, OURS, RAY, SAME, Column, Server, columns, free_port
+from gemma_serve.bench.errors import LaunchError
 
 CONFIG = REPO / "configs" / "default.yaml"
 
@@ -90,3 +91,27 @@ async def test_a_stop_kills_what_escaped_the_process_group(tmp_path: Path) -> No
     assert gone and not alive, said
     assert any("killed 1 processes" in s for s in said)
     assert len(server.launches) == 1 and server.launches[0].ready_s > 0
+
+
+async def test_a_failed_start_is_tried_again_once(tmp_path: Path) -> None:
+    port = free_port()
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    flag = tmp_path / "failed-once"
+    # the first start exits at once, the second serves
+    command = [
+        "sh", "-c", f"if [ ! -e {flag} ]; then touch {flag}; exit 3; fi; "
+        f"exec {sys.executable} {script} {port}",
+    ]  # fmt: skip
+    column = Column(name="flaky", label="f", description="f", command=command, env={}, port=port)
+    said: list[str] = []
+    server = Server(column, "m", tmp_path, say=said.append, stop_timeout_s=2)
+    async with server():
+        pass
+    assert any("start 1 failed" in s and "exited with code 3" in s for s in said)
+    assert len(server.launches) == 1
+
+    never = Column(name="never", label="n", description="n", command=["false"], env={}, port=port)
+    with pytest.raises(LaunchError, match="exited with code 1"):
+        async with Server(never, "m", tmp_path, say=said.append)():
+            pass
