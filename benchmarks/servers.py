@@ -87,11 +87,15 @@ def _vllm_server(argv: list[str], port: int) -> list[str]:
 
 
 def _ray_ports(ray_tmp: Path) -> dict[str, str]:
-    """Ray on this shared host: its own temp dir and HAProxy side ports (not the data path)."""
+    """Ray on a shared host: its own temp dir, and free ports for what Serve binds beside the
+    API port (HAProxy's metrics and stats, the fallback proxy's 8500 and 9500), none of
+    them on the data path; another stack holding 8500 makes Serve's proxy fail its checks."""
     return {
         "RAY_TMPDIR": str(ray_tmp),
         "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
         "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
+        "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(free_port()),
+        "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT": str(free_port()),
     }
 
 

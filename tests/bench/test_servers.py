@@ -43,6 +43,9 @@ def test_four_columns_in_mirror_friendly_order(planned: PlannedModel, tmp_path: 
     assert ray.env["RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"] == "1"
     assert ray.env["RAY_worker_niceness"] == "0"
     assert len({c.port for c in cols.values()}) == 4
+    for ray_based in (ray, ours):  # nothing Serve binds may collide with another stack
+        assert "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT" in ray_based.env
+        assert "RAY_SERVE_HAPROXY_METRICS_PORT" in ray_based.env
     config = yaml.safe_load((tmp_path / "ray-serve-llm.yaml").read_text())
     assert config["http_options"]["port"] == ray.port
 
