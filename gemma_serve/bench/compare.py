@@ -1,14 +1,18 @@
 """Side by side: the same load against several targets, in alternating rounds.
 
-Round r runs every target in the given order (A, B, A, B, ...) with the same
-prompts (seeded by the round), so drift on a shared machine hits all targets
-alike. The summary takes medians over rounds and divides by the baseline target.
+Round r runs every target with the same prompts (seeded by the round), so
+drift on a shared machine hits all targets alike. With `order="mirror"` every
+other round runs the targets in reverse (A B C, C B A, A B C): each target's
+average position is the same, and the target at a round boundary runs twice in
+a row, so with `lifetime="turn"` its server starts once for both turns. The
+summary takes medians over rounds, divides by the baseline target, and gives
+the spread of the ratio taken round by round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack, nullcontext
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from statistics import median
 from typing import Literal
@@ -17,12 +21,34 @@ import httpx
 
 from gemma_serve.bench.launch import Launcher
 from gemma_serve.bench.progress import ProgressSink
-from gemma_serve.bench.results import ComparisonRow, RoundResult, RunMetrics, SideBySideResult
+from gemma_serve.bench.results import (
+    ComparisonRow,
+    RoundResult,
+    RunMetrics,
+    SideBySideResult,
+    Spread,
+)
 from gemma_serve.bench.runner import run_bench
 from gemma_serve.bench.spec import BenchSpec, Target
 from gemma_serve.errors import ConfigError
 
 Lifetime = Literal["turn", "session"]
+Order = Literal["repeat", "mirror"]
+Metric = Literal["output_throughput", "ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms"]
+
+#: How each compared metric is read from one run.
+METRICS: dict[Metric, Callable[[RunMetrics], float | None]] = {
+    "output_throughput": lambda m: m.output_throughput,
+    "ttft_p50_ms": lambda m: m.ttft_ms.median if m.ttft_ms else None,
+    "ttft_p99_ms": lambda m: m.ttft_ms.p99 if m.ttft_ms else None,
+    "itl_p50_ms": lambda m: m.itl_ms.median if m.itl_ms else None,
+}
+_RATIO_FIELDS: dict[Metric, str] = {
+    "output_throughput": "throughput_ratio",
+    "ttft_p50_ms": "ttft_p50_ratio",
+    "ttft_p99_ms": "ttft_p99_ratio",
+    "itl_p50_ms": "itl_p50_ratio",
+}
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -36,15 +62,46 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
+def spread(values: Sequence[float]) -> Spread | None:
+    """Min, median and max of `values`; None if there are none."""
+    if not values:
+        return None
+    return Spread(min=min(values), median=median(values), max=max(values), n=len(values))
+
+
+def per_round(
+    rounds: Sequence[RoundResult], target: str, label: str, metric: Metric
+) -> dict[int, float]:
+    """`metric` of `target`'s run of step `label`, by round (rounds without it are left out)."""
+    out: dict[int, float] = {}
+    for rnd in rounds:
+        if rnd.target != target:
+            continue
+        for run in rnd.runs:
+            value = METRICS[metric](run.metrics) if run.label == label else None
+            if value is not None:
+                out[rnd.round] = value
+    return out
+
+
+def paired_ratios(
+    rounds: Sequence[RoundResult], numerator: str, denominator: str, label: str, metric: Metric
+) -> list[float]:
+    """numerator / denominator for `metric` of step `label`, one ratio per round both ran."""
+    num = per_round(rounds, numerator, label, metric)
+    den = per_round(rounds, denominator, label, metric)
+    return [num[r] / den[r] for r in sorted(num.keys() & den.keys()) if den[r] != 0]
+
+
 def _row(label: str, target: str, metrics: list[RunMetrics]) -> ComparisonRow:
     return ComparisonRow(
         label=label,
         target=target,
         rounds=len(metrics),
-        output_throughput=_median([m.output_throughput for m in metrics]),
-        ttft_p50_ms=_median([m.ttft_ms.median if m.ttft_ms else None for m in metrics]),
-        ttft_p99_ms=_median([m.ttft_ms.p99 if m.ttft_ms else None for m in metrics]),
-        itl_p50_ms=_median([m.itl_ms.median if m.itl_ms else None for m in metrics]),
+        output_throughput=_median([METRICS["output_throughput"](m) for m in metrics]),
+        ttft_p50_ms=_median([METRICS["ttft_p50_ms"](m) for m in metrics]),
+        ttft_p99_ms=_median([METRICS["ttft_p99_ms"](m) for m in metrics]),
+        itl_p50_ms=_median([METRICS["itl_p50_ms"](m) for m in metrics]),
     )
 
 
@@ -65,17 +122,23 @@ def summarize_rounds(
         base = _row(label, baseline, per.get((step, baseline), []))
         for name in targets:
             row = _row(label, name, per.get((step, name), []))
-            rows.append(
-                row.model_copy(
-                    update={
-                        "throughput_ratio": _ratio(row.output_throughput, base.output_throughput),
-                        "ttft_p50_ratio": _ratio(row.ttft_p50_ms, base.ttft_p50_ms),
-                        "ttft_p99_ratio": _ratio(row.ttft_p99_ms, base.ttft_p99_ms),
-                        "itl_p50_ratio": _ratio(row.itl_p50_ms, base.itl_p50_ms),
-                    }
+            update: dict[str, object] = {}
+            for metric, field in _RATIO_FIELDS.items():
+                update[field] = _ratio(getattr(row, metric), getattr(base, metric))
+                update[f"{field}_rounds"] = spread(
+                    paired_ratios(rounds, name, baseline, label, metric)
                 )
-            )
+            rows.append(row.model_copy(update=update))
     return rows
+
+
+def schedule(targets: Sequence[Target], rounds: int, order: Order) -> list[tuple[int, Target]]:
+    """The turns in run order: (round, target)."""
+    turns: list[tuple[int, Target]] = []
+    for r in range(rounds):
+        ordered = list(targets) if order == "repeat" or r % 2 == 0 else list(reversed(targets))
+        turns += [(r, t) for t in ordered]
+    return turns
 
 
 async def run_side_by_side(
@@ -85,7 +148,9 @@ async def run_side_by_side(
     rounds: int = 3,
     launchers: Mapping[str, Launcher] | None = None,
     lifetime: Lifetime = "turn",
+    order: Order = "repeat",
     baseline: str | None = None,
+    after_turn: Callable[[int, Target], Awaitable[None]] | None = None,
     api_key: str | None = None,
     progress: ProgressSink | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -93,8 +158,10 @@ async def run_side_by_side(
     """Run `spec` against every target, `rounds` times, alternating.
 
     `launchers` maps a target name to what starts its server: per turn
-    (`lifetime="turn"`: only one server runs at a time) or once for the whole
-    comparison (`"session"`). Ratios divide by `baseline` (default the first target).
+    (`lifetime="turn"`: only one server runs at a time; consecutive turns of
+    one target share a start) or once for the whole comparison (`"session"`).
+    Ratios divide by `baseline` (default the first target). `after_turn(round,
+    target)` runs after each turn, while that target's server is still up.
     """
     names = [t.name for t in targets]
     if len(targets) < 2 or len(set(names)) != len(names):
@@ -115,24 +182,31 @@ async def run_side_by_side(
             for name in names:
                 if name in launchers:
                     await session.enter_async_context(launchers[name]())
-        for r in range(rounds):
-            for target in targets:
-                launch = launchers.get(target.name) if lifetime == "turn" else None
-                async with launch() if launch else nullcontext():
-                    res = await run_bench(
-                        target,
-                        spec,
-                        round_=r,
-                        api_key=api_key,
-                        progress=progress,
-                        transport=transport,
-                    )
-                results.append(RoundResult(round=r, target=target.name, runs=res.runs))
+        up: str | None = None  # the target whose server runs now (lifetime "turn")
+        for r, target in schedule(targets, rounds, order):
+            if lifetime == "turn" and up != target.name:
+                await session.aclose()
+                up = None
+                if target.name in launchers:
+                    await session.enter_async_context(launchers[target.name]())
+                    up = target.name
+            res = await run_bench(
+                target,
+                spec,
+                round_=r,
+                api_key=api_key,
+                progress=progress,
+                transport=transport,
+            )
+            results.append(RoundResult(round=r, target=target.name, runs=res.runs))
+            if after_turn is not None:
+                await after_turn(r, target)
     return SideBySideResult(
         created_at=created,
         spec=spec,
         targets=list(targets),
         baseline=baseline,
+        order=order,
         rounds=results,
         summary=summarize_rounds(results, names, baseline),
     )

@@ -1,4 +1,8 @@
-"""Errors the benchmark raises on purpose; part of `gemma_serve.errors`' tree."""
+"""Errors the benchmark raises on purpose; part of `gemma_serve.errors`' tree.
+
+The benchmark is a client: its errors are not HTTP answers, so they carry no
+status or OpenAI error type of their own. The CLI prints them as one line.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,14 @@ from gemma_serve.errors import GemmaServeError
 class BenchError(GemmaServeError):
     """A benchmark could not run (not a bad flag: those are `ConfigError`)."""
 
-    error_type = "bench_failed"
-
 
 class LaunchError(BenchError):
-    """A server under test did not start, or did not become healthy in time."""
+    """A server under test did not start, or did not become healthy in time.
 
-    error_type = "launch_failed"
+    The message is one line naming the server's log; `log_tail` holds its last
+    lines for callers that show more than one line (the suite does).
+    """
+
+    def __init__(self, message: str, *, log_tail: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail

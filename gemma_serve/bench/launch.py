@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -54,6 +54,9 @@ class SubprocessLauncher:
     env: Mapping[str, str] | None = None
     log_path: Path | None = None
     poll_interval_s: float = 1.0
+    #: The pid of the server started last (also its process group and session id), so a
+    #: caller can find what the server left behind even when it failed to start.
+    pid: int | None = field(default=None, init=False)
 
     def __call__(self) -> AbstractAsyncContextManager[int]:
         return self._run()
@@ -72,14 +75,18 @@ class SubprocessLauncher:
             log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **(self.env or {})}
         with log_path.open("ab") as log:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *self.argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=asyncio.subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise LaunchError(f"cannot start {self.argv[0]}: {exc.strerror}") from None
+        self.pid = proc.pid
         try:
             await self._wait_healthy(proc, log_path)
             yield proc.pid
@@ -102,7 +109,8 @@ class SubprocessLauncher:
                 if proc.returncode is not None:
                     raise LaunchError(
                         f"{self.argv[0]} exited with code {proc.returncode} before "
-                        f"{self.health_url} was healthy (log {log}):\n{_tail(log)}"
+                        f"{self.health_url} was healthy (log {log})",
+                        log_tail=_tail(log),
                     )
                 try:
                     if (await http.get(self.health_url)).status_code == 200:
@@ -112,7 +120,8 @@ class SubprocessLauncher:
                 if time.monotonic() >= deadline:
                     raise LaunchError(
                         f"{self.health_url} not healthy after {self.startup_timeout_s:g} s "
-                        f"(log {log}):\n{_tail(log)}"
+                        f"(log {log})",
+                        log_tail=_tail(log),
                     )
                 try:
                     await asyncio.wait_for(proc.wait(), self.poll_interval_s)

@@ -149,7 +149,7 @@ async def check_parity(
                 ours.append(res.runs[0].metrics)
             else:
                 rng = np.random.default_rng(spec.step_seed(0, round_))
-                reqs = spec.dataset.generate(spec.num_requests, rng)
+                reqs = spec.dataset.generate(spec.step_requests(0), rng)
                 theirs.append(await run_vllm_client(target, spec, reqs))
     if not all(m.ttft_ms for m in ours + theirs):
         raise BenchError("a parity run completed no request; check the endpoint and model")

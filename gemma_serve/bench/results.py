@@ -106,8 +106,22 @@ class RoundResult(Strict):
     runs: list[RunResult] = Field(description="One per load step.")
 
 
+class Spread(Strict):
+    """Smallest, median and largest of one value over the rounds of a comparison."""
+
+    min: float = Field(description="Smallest over rounds.")
+    median: float = Field(description="Median over rounds.")
+    max: float = Field(description="Largest over rounds.")
+    n: int = Field(description="Rounds that gave a value.")
+
+
 class ComparisonRow(Strict):
-    """Medians over rounds for one target and load step, and ratios to the baseline."""
+    """Medians over rounds for one target and load step, and ratios to the baseline.
+
+    Each `*_ratio` divides the medians; each `*_ratio_rounds` is the spread of
+    the same ratio taken round by round (both targets' runs of one round), which
+    shows how far one run can be trusted.
+    """
 
     label: str = Field(description="Load step.")
     target: str = Field(description="Target name.")
@@ -122,6 +136,18 @@ class ComparisonRow(Strict):
     ttft_p50_ratio: float | None = Field(default=None, description="ttft_p50_ms / baseline's.")
     ttft_p99_ratio: float | None = Field(default=None, description="ttft_p99_ms / baseline's.")
     itl_p50_ratio: float | None = Field(default=None, description="itl_p50_ms / baseline's.")
+    throughput_ratio_rounds: Spread | None = Field(
+        default=None, description="output_throughput / baseline's, per round."
+    )
+    ttft_p50_ratio_rounds: Spread | None = Field(
+        default=None, description="TTFT p50 / baseline's, per round."
+    )
+    ttft_p99_ratio_rounds: Spread | None = Field(
+        default=None, description="TTFT p99 / baseline's, per round."
+    )
+    itl_p50_ratio_rounds: Spread | None = Field(
+        default=None, description="ITL p50 / baseline's, per round."
+    )
 
 
 class SideBySideResult(Strict):
@@ -132,7 +158,12 @@ class SideBySideResult(Strict):
     spec: BenchSpec = Field(description="What was run against every target.")
     targets: list[Target] = Field(description="In round order.")
     baseline: str = Field(description="The target every ratio divides by.")
-    rounds: list[RoundResult] = Field(description="A, B, ..., A, B, ...")
+    order: Literal["repeat", "mirror"] = Field(
+        default="repeat",
+        description="Target order per round: the same every round (A B, A B) or reversed "
+        "every other round (A B, B A).",
+    )
+    rounds: list[RoundResult] = Field(description="In run order.")
     summary: list[ComparisonRow] = Field(description="Medians and ratios.")
 
 

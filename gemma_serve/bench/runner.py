@@ -1,6 +1,6 @@
 """The pipeline: dataset -> load schedule -> client -> aggregation, per load step.
 
-Every step stops by itself: after `num_requests` requests, or once
+Every step stops by itself: after its `num_requests` requests, or once
 `max_seconds` have passed (no new sends; in-flight requests finish or time out
 after `request_timeout_s`).
 """
@@ -132,7 +132,7 @@ async def run_bench(
             for step, load in enumerate(spec.loads):
                 seed = spec.step_seed(step, round_)
                 rng = np.random.default_rng(seed)
-                requests = spec.dataset.generate(spec.num_requests, rng)
+                requests = spec.dataset.generate(spec.step_requests(step), rng)
                 sink.start(f"{target.name} {load.label}", len(requests))
                 records, duration = await run_step(
                     load,

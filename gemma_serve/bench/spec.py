@@ -64,7 +64,9 @@ class BenchSpec(Strict):
         description="Load steps, run one after another.",
     )
     num_requests: int = Field(
-        default=100, ge=1, description="Requests per load step (count bound)."
+        default=100,
+        ge=1,
+        description="Requests per load step (count bound), unless a step sets its own.",
     )
     max_seconds: float | None = Field(
         default=None,
@@ -105,6 +107,10 @@ class BenchSpec(Strict):
         if self.api is not None:
             return self.api
         return "chat" if self.dataset.chat_only else "completions"
+
+    def step_requests(self, step: int) -> int:
+        """Requests of one load step: its own count if it sets one, else `num_requests`."""
+        return self.loads[step].num_requests or self.num_requests
 
     def step_seed(self, step: int, round_: int = 0) -> int:
         """Dataset seed of one step (and side-by-side round)."""

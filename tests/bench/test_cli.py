@@ -10,11 +10,12 @@ import pytest
 
 from gemma_serve.bench.args import build_spec, launchers, targets
 from gemma_serve.bench.datasets import ImageChat, SharedPrefixChat
+from gemma_serve.bench.errors import BenchError, LaunchError
 from gemma_serve.bench.launch import SubprocessLauncher
 from gemma_serve.bench.lengths import FixedLength, UniformLength
 from gemma_serve.bench.loads import ConcurrentLoad, PoissonLoad
 from gemma_serve.cli import bench as cli
-from gemma_serve.errors import ConfigError
+from gemma_serve.errors import ConfigError, GemmaServeError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -120,6 +121,32 @@ def test_unreachable_server_fails_with_exit_1(capsys: pytest.CaptureFixture[str]
         "--base-url http://127.0.0.1:9 --model m --num-prompts 1 --no-progress".split(), capsys
     )
     assert code == 1 and "warm-up against http://127.0.0.1:9 failed" in err
+
+
+def test_a_server_that_cannot_start_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        [
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+            "--launch",
+            "target=/nonexistent/server --port 9",
+            "--no-progress",
+        ],
+        capsys,
+    )
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("gemma-serve: error: cannot start /nonexistent/server")
+
+
+def test_bench_errors_carry_no_http_status_of_their_own() -> None:
+    """A client's failure is not an HTTP answer: no status or OpenAI error type is set."""
+    for cls in (BenchError, LaunchError):
+        assert "status_code" not in vars(cls) and "error_type" not in vars(cls)
+    assert issubclass(LaunchError, BenchError) and issubclass(BenchError, GemmaServeError)
 
 
 def test_report_from_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

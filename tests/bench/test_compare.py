@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gemma_serve.bench.compare import run_side_by_side, summarize_rounds
+from gemma_serve.bench.compare import paired_ratios, run_side_by_side, spread, summarize_rounds
 from gemma_serve.bench.datasets import SyntheticText
 from gemma_serve.bench.lengths import FixedLength
 from gemma_serve.bench.loads import ConcurrentLoad
@@ -33,6 +33,23 @@ def test_summary_is_medians_over_rounds_and_ratios_to_the_baseline() -> None:
     base = next(r for r in rows if r.target == "bare-vllm" and r.label == "c=4")
     assert base.throughput_ratio == 1.0
     assert rows == result.summary
+
+
+def test_each_ratio_has_its_spread_over_rounds() -> None:
+    result = load_result(FIXTURE)
+    assert isinstance(result, SideBySideResult)
+    rows = summarize_rounds(result.rounds, ["gemma-serve", "bare-vllm"], "bare-vllm")
+    gs = next(r for r in rows if r.target == "gemma-serve" and r.label == "c=1")
+    # TTFT ratios by round are 1.0, 1.1, 1.2; throughput's are their inverses
+    assert gs.ttft_p50_ratio_rounds is not None and gs.ttft_p50_ratio_rounds.n == 3
+    assert (gs.ttft_p50_ratio_rounds.min, gs.ttft_p50_ratio_rounds.max) == pytest.approx((1, 1.2))
+    assert gs.ttft_p50_ratio_rounds.median == pytest.approx(1.1)
+    assert gs.throughput_ratio_rounds is not None
+    assert gs.throughput_ratio_rounds.min == pytest.approx(1 / 1.2)
+    assert paired_ratios(result.rounds, "bare-vllm", "gemma-serve", "c=1", "ttft_p50_ms") == (
+        pytest.approx([1 / 1.0, 1 / 1.1, 1 / 1.2])
+    )
+    assert spread([]) is None
 
 
 def test_missing_metrics_give_no_ratio() -> None:
@@ -82,6 +99,61 @@ async def test_alternates_targets_and_launches_one_at_a_time() -> None:
     per_turn = [prompts[i * 5 + 1 : i * 5 + 5] for i in range(4)]
     assert sorted(per_turn[0]) == sorted(per_turn[1])
     assert set(per_turn[0]).isdisjoint(per_turn[2])
+
+
+async def test_mirror_order_reverses_every_other_round_and_keeps_the_server_up() -> None:
+    events: list[str] = []
+
+    def launcher(name: str):  # type: ignore[no-untyped-def]
+        @asynccontextmanager
+        async def run() -> AsyncIterator[None]:
+            events.append(f"start {name}")
+            yield
+            events.append(f"stop {name}")
+
+        return run
+
+    names = ("a", "b", "c")
+    targets = [Target(name=n, base_url=f"http://{n}", model="m") for n in names]
+    res = await run_side_by_side(
+        _spec(),
+        targets,
+        rounds=3,
+        launchers={n: launcher(n) for n in names},
+        order="mirror",
+        transport=FakeOpenAI().transport(),
+    )
+    assert [r.target for r in res.rounds] == list("abccbaabc")
+    assert res.order == "mirror" and [r.round for r in res.rounds] == [0] * 3 + [1] * 3 + [2] * 3
+    # c's turns at the end of round 0 and the start of round 1 share one start; a's likewise
+    assert events == [
+        "start a", "stop a", "start b", "stop b", "start c", "stop c",
+        "start b", "stop b", "start a", "stop a", "start b", "stop b", "start c", "stop c",
+    ]  # fmt: skip
+
+
+async def test_after_turn_runs_while_the_server_is_up() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def server() -> AsyncIterator[None]:
+        events.append("start")
+        yield
+        events.append("stop")
+
+    async def after(round_: int, target: Target) -> None:
+        events.append(f"after {round_} {target.name}")
+
+    targets = [Target(name=n, base_url=f"http://{n}", model="m") for n in ("a", "b")]
+    await run_side_by_side(
+        _spec(),
+        targets,
+        rounds=1,
+        launchers={"b": server},
+        after_turn=after,
+        transport=FakeOpenAI().transport(),
+    )
+    assert events == ["after 0 a", "start", "after 0 b", "stop"]
 
 
 async def test_session_lifetime_starts_every_server_once() -> None:

@@ -73,7 +73,18 @@ async def test_early_exit_reports_code_and_log(tmp_path: Path) -> None:
         log_path=tmp_path / "log.txt",
         poll_interval_s=0.1,
     )
-    with pytest.raises(LaunchError, match=r"exited with code 3[\s\S]*bad flag"):
+    with pytest.raises(LaunchError, match=r"exited with code 3") as caught:
+        async with launcher():
+            pass
+    assert "\n" not in str(caught.value), "a CLI error is one line"
+    assert "bad flag" in caught.value.log_tail and str(tmp_path / "log.txt") in str(caught.value)
+
+
+async def test_a_missing_program_is_a_launch_error() -> None:
+    launcher = SubprocessLauncher(
+        argv=["/nonexistent/server"], health_url=f"http://127.0.0.1:{free_port()}/health"
+    )
+    with pytest.raises(LaunchError, match="cannot start /nonexistent/server"):
         async with launcher():
             pass
 

@@ -50,7 +50,8 @@ def test_side_by_side_markdown_shows_ratios() -> None:
     assert isinstance(result, SideBySideResult)
     md = side_by_side_markdown(result)
     assert "ratios are to `bare-vllm`" in md
-    assert "| c=1 | gemma-serve | 3 | 7.3 | 0.91x | 275.0 | 1.10x |" in md
+    # ratio of the medians, then the range of the per-round ratios
+    assert "| c=1 | gemma-serve | 3 | 7.3 | 0.91x (0.83-1.00) | 275.0 | 1.10x (1.00-1.20) |" in md
     assert md.count("| 2 | gemma-serve |") == 2  # round 2, both load steps
 
 

@@ -106,6 +106,21 @@ async def test_run_bench_end_to_end_on_a_fake_server() -> None:
     assert res.runs[0].seed != res.runs[1].seed
 
 
+async def test_a_step_may_set_its_own_request_count() -> None:
+    fake = FakeOpenAI(ttft_s=0.001, itl_s=0.001)
+    spec = BenchSpec(
+        dataset=SyntheticText(input_len=FixedLength(value=3), output_len=FixedLength(value=2)),
+        loads=[ConcurrentLoad(concurrency=1, num_requests=3), ConcurrentLoad(concurrency=4)],
+        num_requests=8,
+        warmup_requests=0,
+    )
+    res = await run_bench(
+        Target(base_url="http://fake", model="m"), spec, transport=fake.transport()
+    )
+    assert [r.metrics.completed for r in res.runs] == [3, 8]
+    assert len(fake.bodies) == 3 + 8
+
+
 async def test_failed_warm_up_stops_the_run() -> None:
     fake = FakeOpenAI(status=404)
     with pytest.raises(BenchError, match="HTTP 404: overloaded"):

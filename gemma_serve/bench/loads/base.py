@@ -27,6 +27,12 @@ class Schedule:
 class LoadBase(Strict, ABC):
     """A load shape; subclasses add a `kind` tag and their parameters."""
 
+    num_requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests of this step (count bound); default the spec's num_requests.",
+    )
+
     @abstractmethod
     def schedule(self, n: int, rng: np.random.Generator) -> Schedule:
         """The send plan for `n` requests."""

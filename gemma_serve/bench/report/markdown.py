@@ -11,6 +11,7 @@ from gemma_serve.bench.results import (
     RunMetrics,
     RunResult,
     SideBySideResult,
+    Spread,
 )
 from gemma_serve.bench.spec import BenchSpec
 
@@ -25,17 +26,35 @@ def _ratio(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+def _ratio_rounds(v: float | None, rounds: Spread | None) -> str:
+    """The ratio of medians, then the per-round ratios' min-max: `0.94x (0.89-0.99)`."""
+    if v is None:
+        return "-"
+    if rounds is None or rounds.n < 2:
+        return _ratio(v)
+    return f"{v:.2f}x ({rounds.min:.2f}-{rounds.max:.2f})"
+
+
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in rows]
     return out
 
 
+def _requests_per_step(spec: BenchSpec) -> str:
+    counts = [spec.step_requests(i) for i in range(len(spec.loads))]
+    if len(set(counts)) == 1:
+        return f"{counts[0]} requests per step"
+    return "requests per step: " + ", ".join(
+        f"{n} at {load.label}" for n, load in zip(counts, spec.loads, strict=True)
+    )
+
+
 def _spec_lines(spec: BenchSpec) -> list[str]:
     slo = spec.slo.model_dump(exclude_none=True)
     return [
         f"- API: `{spec.resolved_api}`; dataset: `{spec.dataset.model_dump_json()}`",
-        f"- {spec.num_requests} requests per step"
+        f"- {_requests_per_step(spec)}"
         + (f", at most {spec.max_seconds:g} s" if spec.max_seconds else "")
         + f"; warm-up {spec.warmup_requests}; ignore_eos {spec.ignore_eos}; seed {spec.seed}",
         f"- SLOs (ms): {slo if slo else 'none'}",
@@ -121,7 +140,9 @@ def side_by_side_markdown(result: SideBySideResult) -> str:
         f"# Side by side: {' vs '.join(t.name for t in result.targets)}",
         "",
         f"- Started {result.created_at}; {rounds} rounds, alternating "
-        f"{', '.join(t.name for t in result.targets)}; ratios are to `{base}`",
+        f"{', '.join(t.name for t in result.targets)}"
+        + (" (reversed every other round)" if result.order == "mirror" else "")
+        + f"; ratios are to `{base}`, with the per-round ratios' range in brackets",
     ]
     lines += [f"- `{t.name}`: {t.base_url}, model `{t.model}`" for t in result.targets]
     lines += [*_spec_lines(result.spec), "", "## Medians over rounds", ""]
@@ -144,13 +165,13 @@ def side_by_side_markdown(result: SideBySideResult) -> str:
             r.target,
             str(r.rounds),
             _num(r.output_throughput),
-            _ratio(r.throughput_ratio),
+            _ratio_rounds(r.throughput_ratio, r.throughput_ratio_rounds),
             _num(r.ttft_p50_ms),
-            _ratio(r.ttft_p50_ratio),
+            _ratio_rounds(r.ttft_p50_ratio, r.ttft_p50_ratio_rounds),
             _num(r.ttft_p99_ms),
-            _ratio(r.ttft_p99_ratio),
+            _ratio_rounds(r.ttft_p99_ratio, r.ttft_p99_ratio_rounds),
             _num(r.itl_p50_ms),
-            _ratio(r.itl_p50_ratio),
+            _ratio_rounds(r.itl_p50_ratio, r.itl_p50_ratio_rounds),
         ]
         for r in result.summary
     ]
