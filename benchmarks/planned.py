@@ -26,13 +26,21 @@ class Launch(BaseModel):
     env: dict[str, str] = Field(description="Environment of the replica and its engine.")
 
 
+class Accelerator(BaseModel):
+    """What the plan is for: `cpu` or a GPU kind."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(description="`cpu` or the GPU kind.")
+
+
 class PlannedModel(BaseModel):
     """A model of `plan --json`; the capacity fields beside `launch` are not needed here."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: str = Field(description="Served model name.")
-    accelerator: str = Field(description="`cpu` or the GPU kind the plan is for.")
+    accelerator: Accelerator = Field(description="What the plan is for.")
     launch: Launch = Field(description="The vLLM argv and engine env of its replica.")
 
 

@@ -116,7 +116,7 @@ def columns(config: Path, planned: PlannedModel, out: Path, ray_tmp: Path) -> li
                 argv,
                 env,
                 port=ray_port,
-                accelerator="cpu" if planned.accelerator == "cpu" else "gpu",
+                accelerator="cpu" if planned.accelerator.name == "cpu" else "gpu",
             ),
             sort_keys=False,
         )

@@ -15,7 +15,7 @@ from gemma_serve.bench.errors import BenchError
 def test_the_default_config_plans_a_vllm_argv_and_engine_env() -> None:
     model = planned_model(REPO / "configs" / "default.yaml", cwd=REPO)
     argv = model.launch.vllm_argv
-    assert model.name == "gemma-3-270m" and model.accelerator == "cpu"
+    assert model.name == "gemma-3-270m" and model.accelerator.name == "cpu"
     assert argv[argv.index("--served-model-name") + 1] == "gemma-3-270m"
     assert argv[argv.index("--model") + 1].endswith("gemma-3-270m")
     assert "VLLM_CPU_KVCACHE_SPACE" in model.launch.env
