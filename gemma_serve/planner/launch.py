@@ -111,7 +111,7 @@ def _plan_model(
         vllm_argv=vllm_argv(
             model, checkpoint=checkpoint, tensor_parallel_size=tp, log_requests=server.log_requests
         ),
-        env=engine_env(model, cores=cores, tensor_parallel_size=tp),
+        env=engine_env(model, cores=cores, tensor_parallel_size=tp, cache_root=cache_root),
         capacity=capacity,
         max_model_len=model.max_model_len,
         max_output_tokens=model.max_output_tokens,
@@ -177,17 +177,23 @@ def vllm_argv(
     return argv
 
 
-def engine_env(model: ModelConfig, *, cores: int, tensor_parallel_size: int) -> dict[str, str]:
-    """Environment for the engine: on CPU, KV size and the cores its OpenMP threads use.
+def engine_env(
+    model: ModelConfig, *, cores: int, tensor_parallel_size: int, cache_root: Path
+) -> dict[str, str]:
+    """Environment for the engine: its compile cache; on CPU, KV size and the cores it uses.
+
+    vLLM's compile cache lives beside the checkpoints (on Kubernetes, the model
+    cache volume), so a restarted replica or a new pod starts warm.
 
     vLLM's CPU default leaves one core idle and computes on one thread; binding
     every core we were given is what lets gemma-serve use the whole machine.
     Several replicas cannot know their index, so they get a thread count and the
     OS spreads them ("nobind"); one replica binds one core set per TP rank.
     """
+    cache = {"VLLM_CACHE_ROOT": str(cache_root / "vllm")}
     if model.hardware.accelerator != "cpu":
-        return {}
-    env = {"VLLM_CPU_KVCACHE_SPACE": str(model.engine.cpu_kv_cache_gib)}
+        return cache
+    env = {**cache, "VLLM_CPU_KVCACHE_SPACE": str(model.engine.cpu_kv_cache_gib)}
     if model.autoscaling.max_replicas > 1:
         env["VLLM_CPU_OMP_THREADS_BIND"] = "nobind"
         env["OMP_NUM_THREADS"] = str(max(1, cores // tensor_parallel_size))

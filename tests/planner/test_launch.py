@@ -17,7 +17,11 @@ def test_default_launch_binds_every_core_and_reaches_the_prepared_checkpoint() -
     assert argv[argv.index("--served-model-name") + 1] == "gemma-3-270m"
     assert argv[argv.index("--dtype") + 1] == "bfloat16"
     assert "--enforce-eager" in argv
-    assert model.env == {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "0-1"}
+    assert model.env == {
+        "VLLM_CACHE_ROOT": "/cache/vllm",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_CPU_OMP_THREADS_BIND": "0-1",
+    }
     assert model.deployment_options == {"max_ongoing_requests": 80, "num_replicas": 1}
     assert model.max_in_flight == 64
     assert model.input_modalities == ["text"]
@@ -62,3 +66,9 @@ def test_log_flags_are_ones_vllms_own_parser_knows() -> None:
     cfg = load_config(None, env={}, overrides=["server.log_requests=true"])
     args = parse_vllm_args(plan_launch(cfg, host_cpus=2, cache_root=Path("/c")).models[0].vllm_argv)
     assert args.enable_log_requests and args.enable_log_outputs
+
+
+def test_every_engine_keeps_its_compile_cache_on_the_model_cache() -> None:
+    cfg = load_config(Path("configs/gemma3-1b-l4.yaml"), env={})
+    (model,) = plan_launch(cfg, host_cpus=8, cache_root=Path("/cache")).models
+    assert model.env == {"VLLM_CACHE_ROOT": "/cache/vllm"}
