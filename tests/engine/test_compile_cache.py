@@ -2,52 +2,62 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from argparse import Namespace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gemma_serve.engine import compile_cache
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).with_name("aot_artifact.py")
+SCRIPT = Path(__file__).with_name("tiny_compiled.py")
 
 
-def _run(*args: str, inductor_cache: Path) -> str:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TORCHINDUCTOR_CACHE_DIR": str(inductor_cache),
-        "VLLM_CPU_KVCACHE_SPACE": "1",
-    }
+def _start(cache_root: Path, *args: str) -> dict[str, Any]:
+    """One process through vLLM's compile decorator, as an engine worker starts."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VLLM_CACHE_ROOT": str(cache_root)}
     out = subprocess.run(
         [sys.executable, str(SCRIPT), *args], env=env, capture_output=True, text=True, check=True
     )
-    return out.stdout
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """One stock-Inductor AOT artifact, saved by another process, as vLLM on CPU saves it."""
-    where = tmp_path_factory.mktemp("aot")
-    _run("save", str(where / "model"), inductor_cache=where / "inductor")
-    return where / "model", where / "inductor"
+def cold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A cache root after one cold start: vLLM compiled and saved its AOT artifact."""
+    root = tmp_path_factory.mktemp("vllm-cache")
+    return root, _start(root)
 
 
 @pytest.mark.slow
-def test_vllms_loader_misses_the_cache_without_the_patch(artifact: tuple[Path, Path]) -> None:
-    # The bug this module works around; when it goes red, the patch may be retired.
-    model, inductor = artifact
-    assert _run("load", str(model), inductor_cache=inductor).split()[-1] == "MISSED"
+def test_a_cold_start_compiles_and_saves_where_we_predict(
+    cold: tuple[Path, dict[str, Any]],
+) -> None:
+    root, first = cold
+    assert (first["compiles"], first["loads"]) == (1, 0)
+    (path,) = first["predicted"]
+    assert Path(path).is_file() and Path(path).is_relative_to(root)
 
 
 @pytest.mark.slow
-def test_vllms_loader_loads_the_cache_with_the_patch(artifact: tuple[Path, Path]) -> None:
-    model, inductor = artifact
-    assert _run("load", str(model), "--patch", inductor_cache=inductor).split()[-1] == "LOADED"
+def test_without_the_patch_vllm_compiles_again(cold: tuple[Path, dict[str, Any]]) -> None:
+    # The bug this module works around; when this goes red, the patch can be retired.
+    root, _ = cold
+    again = _start(root)
+    assert (again["compiles"], again["loads"]) == (1, 0)
+
+
+@pytest.mark.slow
+def test_with_the_patch_vllm_loads_its_saved_graph(cold: tuple[Path, dict[str, Any]]) -> None:
+    root, _ = cold
+    warm = _start(root, "--patch")
+    assert (warm["compiles"], warm["loads"]) == (0, 1)
 
 
 def _args(**overrides: object) -> Namespace:
