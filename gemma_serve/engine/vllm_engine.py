@@ -47,8 +47,13 @@ class VllmEngine:
         """Start the engine process and build vLLM's app state, as `vllm serve` does."""
         from vllm.entrypoints.launchers.api_server.app_state import init_app_state
         from vllm.entrypoints.launchers.app import build_app
+        from vllm.platforms import current_platform
+
+        from gemma_serve.engine import compile_cache
 
         args = parse_vllm_args(argv)
+        # vLLM 0.32 on CPU never loads its own compile cache; see compile_cache.
+        compile_cache.configure(args, on_cpu=current_platform.is_cpu())
         stack = AsyncExitStack()
         try:
             client = await stack.enter_async_context(_engine_client(args))

@@ -43,5 +43,7 @@ def launch_on_node(plan: ModelPlan, *, cores: Sequence[int], cache_root: Path) -
     return EngineLaunch(
         checkpoint=checkpoint,
         vllm_argv=vllm_argv(plan, checkpoint=checkpoint),
-        env=engine_env(plan, cores=cores),
+        # vLLM's compile cache beside the checkpoints (on Kubernetes, the model cache
+        # volume): a restarted replica or a new pod on the volume starts warm.
+        env={**engine_env(plan, cores=cores), "VLLM_CACHE_ROOT": str(cache_root / "vllm")},
     )

@@ -37,7 +37,11 @@ def test_default_binds_every_core_and_reaches_the_nodes_prepared_checkpoint() ->
     assert _flag(argv, "--served-model-name") == "gemma-3-270m"
     assert _flag(argv, "--dtype") == "bfloat16"
     assert "--enforce-eager" in argv
-    assert launch.env == {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "0-1"}
+    assert launch.env == {
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_CPU_OMP_THREADS_BIND": "0-1",
+        "VLLM_CACHE_ROOT": "/cache/vllm",  # compile caches on the model cache (volume)
+    }
     assert deployment_options(plan) == {"max_ongoing_requests": 80, "num_replicas": 1}
     assert actor_options(plan) == {"num_cpus": 2.0}
     assert plan.max_in_flight == 64
