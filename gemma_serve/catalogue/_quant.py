@@ -15,8 +15,13 @@ Each fact is read from vLLM 0.32's own code (paths under `vllm/`):
   (`platforms/cpu.py` `import_kernels`): `_C` (AVX-512 + BF16), `_C_AVX512`,
   `_C_AVX2`. `_C_AVX2` lacks `cpu_gemm_wna16` (the 4/8-bit weight-only kernel
   behind W4A16, AWQ and GPTQ) and `fp8_scaled_mm_cpu`; INT8 W8A8 runs everywhere
-  through oneDNN (`CPUInt8ScaledMMLinearKernel`). The FP8 KV cache on CPU needs
-  AVX-512 or AMX (`v1/attention/backends/cpu_attn.py` `_get_attn_isa`).
+  through oneDNN (`CPUInt8ScaledMMLinearKernel`); FP8_DYNAMIC runs through
+  torch._scaled_mm (`ChannelWiseTorchFP8ScaledMMLinearKernel`). Static per-tensor
+  FP8 does not load on any CPU build: fused layers' weights are requantized with
+  `static_scaled_fp8_quant` (`quantization/utils/w8a8_utils.py`
+  `requantize_with_max_scale`), declared `() -> ()` in all three libraries.
+  The FP8 KV cache on CPU needs AVX-512 or AMX
+  (`v1/attention/backends/cpu_attn.py` `_get_attn_isa`).
 - Which layers stay bf16 (llm-compressor's Gemma 3 recipes and vLLM's loader):
   the embedding (Gemma 3 ties `lm_head` to it, so it is one bf16 matrix), all
   norms, and on 4B+ the SigLIP tower and projector
@@ -118,7 +123,9 @@ def builtin_schemes() -> dict[str, QuantScheme]:
             weight_bits=8, scales="tensor", scale_bytes=4, zero_points=False,
             activations="fp8", methods=("compressed-tensors", "fp8"),
             min_capability=75, native_capability=89, fallback=_FP8_FALLBACK,
-            cpu_needs=(), cpu_reason=_FP8_CPU,
+            cpu_needs=None,
+            cpu_reason="vLLM requantizes fused per-tensor FP8 weights at load with "
+            "static_scaled_fp8_quant, an empty stub in every vLLM CPU build",
         ),
         QuantScheme(
             name="FP8_BLOCK",

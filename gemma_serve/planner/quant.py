@@ -115,7 +115,7 @@ def check(
         if fmt.cpu_needs is None or not has_cpu(fmt.cpu_needs, features):
             need = " or ".join(fmt.cpu_needs or ()) or "a GPU"
             raise PlanError(
-                f"{name}: {fmt.name} weights do not run on this CPU engine (needs {need}; "
+                f"{name}: {fmt.name} weights do not run on the CPU engine here (needs {need}: "
                 f"{fmt.cpu_reason}); use W8A8, FP8_DYNAMIC or bf16 on this host"
             )
         if kv in FP8_KV_DTYPES and not has_cpu(FP8_KV_CPU_NEEDS, features):

@@ -144,11 +144,13 @@ def test_a_gpu_below_the_schemes_minimum_capability_is_refused() -> None:
 @pytest.mark.parametrize(
     ("engine", "host", "pattern"),
     [
-        ({"quantization": W4A16}, AVX2, r"W4A16 weights do not run on this CPU.*cpu_gemm_wna16"),
-        ({"quantization": {"method": "awq"}}, AVX2, "W4A16_ASYM weights do not run"),
+        ({"quantization": W4A16}, AVX2, r"W4A16 weights do not run on the CPU.*cpu_gemm_wna16"),
+        ({"quantization": {"method": "awq"}}, AVX2, "W4A16_ASYM weights do not run on the CPU"),
         ({"kv_cache_dtype": "fp8"}, AVX2, "FP8 KV cache on CPU requires x86 with AVX-512 or AMX"),
         ({"quantization": {"method": "compressed-tensors", "scheme": "FP8_BLOCK"}}, AVX512,
          "needs amx"),
+        ({"quantization": {"method": "fp8", "scheme": "FP8"}}, AVX512,
+         "static_scaled_fp8_quant, an empty stub"),
     ],
 )  # fmt: skip
 def test_what_vllms_cpu_engine_cannot_run_on_this_isa_is_refused(

@@ -98,6 +98,9 @@ from vllm.platforms import current_platform
 from vllm.v1.attention.backends.cpu_attn import _get_attn_isa
 current_platform.import_kernels()
 out = {op: hasattr(torch.ops._C, op) for op in ("cpu_gemm_wna16", "onednn_scaled_mm")}
+# Static FP8 weights are requantized at load with this op: an argument-less stub on CPU.
+schema = torch.ops._C.static_scaled_fp8_quant.default._schema
+out["static_fp8_quant"] = len(schema.arguments) > 0
 try:
     _get_attn_isa(torch.bfloat16, 128, 256, "fp8")
     out["fp8_kv"] = None
@@ -212,6 +215,8 @@ def test_the_planners_cpu_refusals_are_this_vllm_builds() -> None:
     assert (w4 is None) == kernels["cpu_gemm_wna16"], w4
     assert kernels["onednn_scaled_mm"]
     assert _plans_here({"quantization": {"method": "compressed-tensors", "scheme": "W8A8"}}) is None
+    fp8_static = _plans_here({"quantization": {"method": "compressed-tensors", "scheme": "FP8"}})
+    assert (fp8_static is None) == kernels["static_fp8_quant"], fp8_static
     kv = _plans_here({"kv_cache_dtype": "fp8"})
     assert (kv is None) == (kernels["fp8_kv"] is None), kv
     if kv is not None:
