@@ -1,6 +1,7 @@
 """`make regen`: write every file generated from a fact that lives elsewhere; `--check` only compares.
 
 Each generated file has one source: GPU kinds and dtypes (the catalogue), the
+README's quantized-fits table (the planner over the catalogue), the
 dashboards and alert rules (gemma_serve.metrics), the chart's values schema
 (the config models) and the chart's copies (configs/, metrics). CI runs
 `--check` through tests/test_generated.py: a stale file fails the build.
@@ -18,11 +19,30 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gemma_serve.catalogue._render import helm_catalogue, kinds_module  # noqa: E402
+from gemma_serve.planner.fits import readme_section  # noqa: E402
+
+
+def _spliced(relative: str, marker: str, render: Callable[[], str]) -> Callable[[], str]:
+    """A renderer of `relative` whose text between `<!-- marker:begin/end -->` is `render()`."""
+
+    def full() -> str:
+        text = (ROOT / relative).read_text()
+        begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+        head, found, rest = text.partition(begin)
+        _, found_end, tail = rest.partition(end)
+        if not (found and found_end):
+            raise SystemExit(f"{relative}: markers {begin} ... {end} are missing")
+        return f"{head}{begin}\n{render()}\n{end}{tail}"
+
+    return full
+
 
 #: Files rendered here: path (from the repository root) -> renderer.
 RENDERED: dict[str, Callable[[], str]] = {
     "gemma_serve/config/_kinds.py": kinds_module,
     "helm/gemma-serve/templates/_catalogue.tpl": helm_catalogue,
+    # The quantized-fits table: the planner over every variant x format x GPU kind.
+    "README.md": _spliced("README.md", "quant-table", readme_section),
 }
 #: Generators that own their files, run as modules with an optional `--check`.
 MODULES = [

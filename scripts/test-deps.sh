@@ -10,3 +10,4 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   $SUDO systemctl disable --now prometheus 2>/dev/null || $SUDO service prometheus stop 2>/dev/null || true
   pkill -x prometheus 2>/dev/null || true
 fi
+"$(dirname "$0")/quantizer-venv.sh"

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from gemma_serve.catalogue._hardware import Accelerator, builtin_accelerators
+from gemma_serve.catalogue._quant import (
+    FP8_KV_DTYPES,
+    METHOD_ACT_DTYPES,
+    METHOD_DEFAULT_SCHEME,
+    QuantScheme,
+    builtin_schemes,
+    quant_methods,
+    quant_problem,
+    quant_scheme_names,
+    scheme,
+)
 from gemma_serve.catalogue._rules import (
     DTYPES,
     check_context,
@@ -23,13 +34,18 @@ from gemma_serve.errors import ConfigError
 
 __all__ = [
     "DTYPES",
+    "FP8_KV_DTYPES",
     "MAX_OUTPUT_TOKENS",
+    "METHOD_ACT_DTYPES",
+    "METHOD_DEFAULT_SCHEME",
     "TOKENS_PER_IMAGE",
     "Accelerator",
     "Gemma3Variant",
+    "QuantScheme",
     "VisionTower",
     "accelerator",
     "accelerator_names",
+    "builtin_schemes",
     "check_context",
     "check_dtype",
     "check_images",
@@ -37,6 +53,10 @@ __all__ = [
     "check_tensor_parallel",
     "dtype_problem",
     "gpu_kinds",
+    "quant_methods",
+    "quant_problem",
+    "quant_scheme_names",
+    "scheme",
     "variant",
     "variant_names",
 ]

@@ -1,8 +1,10 @@
 """`gemma-serve plan`: will this Gemma 3 model fit, at which TP, with how much KV.
 
-Either one model from flags (`--variant 27b --gpu h100-80gb ...`) or every
-model of a deployment file (`--config FILE`). Prints a table (rich) or JSON;
-anything that cannot work is one line on stderr and exit code 2.
+Either one model from flags (`--variant 27b --gpu h100-80gb ...`, quantized
+checkpoints with `--quantization compressed-tensors --scheme W4A16`), every
+model of a deployment file (`--config FILE`), or with `--fits` which GPU kinds
+each weight format of a variant fits (the README's table). Prints a table
+(rich) or JSON; anything that cannot work is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from gemma_serve.config.loader import describe_validation_error, load_config
 from gemma_serve.config.models import ModelConfig
 from gemma_serve.errors import ConfigError, GemmaServeError
 from gemma_serve.models.prepare import cache_root
-from gemma_serve.planner import ModelPlan, launch_on_node, plan_deployment, plan_model
+from gemma_serve.planner import ModelPlan, fits, launch_on_node, plan_deployment, plan_model
 from gemma_serve.serve.cores import local_facts, usable_cores
 
 _GIB = 1024**3
@@ -47,6 +49,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--images", type=int, metavar="N", help="Max images per prompt (4b+).")
     p.add_argument("--dtype", default="bfloat16", help="bfloat16 (default) or float32.")
     p.add_argument("--kv-cache-dtype", default="auto", help="auto, fp8, fp8_e4m3, fp8_e5m2.")
+    p.add_argument(
+        "--quantization",
+        metavar="METHOD",
+        help=f"Checkpoint's vLLM --quantization: {', '.join(catalogue.quant_methods())}.",
+    )
+    p.add_argument(
+        "--scheme", help=f"Its weight format: {', '.join(catalogue.quant_scheme_names())}."
+    )
+    p.add_argument("--group-size", type=int, metavar="N", help="Weights per scale group (128).")
+    p.add_argument(
+        "--fits",
+        action="store_true",
+        help="With --variant (or alone: every variant): TP and KV tokens for each weight "
+        "format on each GPU kind, at --max-model-len.",
+    )
     p.add_argument("--gpu-memory-utilization", type=float, metavar="F")
     p.add_argument("--cpu-kv-cache-gib", type=int, metavar="GIB", help="KV cache GiB on CPU.")
     p.add_argument("--max-num-seqs", type=int, metavar="N")
@@ -58,6 +75,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Plan and print; 0 when everything fits, 2 with a one-line reason otherwise."""
+    if args.fits:
+        return _print_fits(args)
     try:
         plans = _plans(args)
     except GemmaServeError as exc:
@@ -71,6 +90,35 @@ def run(args: argparse.Namespace) -> int:
             console.print(render(plan))
             for note in plan.capacity.notes:
                 console.print(f"  - {note}", highlight=False)
+    return 0
+
+
+def _print_fits(args: argparse.Namespace) -> int:
+    """The fits table of one variant (or all) at --max-model-len."""
+    try:
+        variants = [catalogue.variant(args.variant).name] if args.variant else None
+    except GemmaServeError as exc:
+        print(f"gemma-serve: error: {exc}", file=sys.stderr)
+        return 2
+    names = variants or catalogue.variant_names()
+    gpus = catalogue.gpu_kinds()
+    if args.json:
+        rows = [
+            {"variant": v, "weights": fmt, "gpus": {
+                g: vars(fits.cell(v, g, fmt, args.max_model_len)) for g in gpus}}
+            for v in names for fmt in fits.FORMATS
+        ]  # fmt: skip
+        print(json.dumps({"max_model_len": args.max_model_len, "fits": rows}, indent=2))
+        return 0
+    table = Table(title=f"TP x, KV tokens at max_model_len={args.max_model_len:,}")
+    for column in ("variant", "weights", *gpus):
+        table.add_column(column)
+    for v in names:
+        for fmt in fits.FORMATS:
+            cells = [fits.cell(v, g, fmt, args.max_model_len).markdown() for g in gpus]
+            table.add_row(v, fmt, *cells)
+    Console().print(table)
+    print("*: no FP8 tensor cores; vLLM runs the FP8 weights weight-only through Marlin")
     return 0
 
 
@@ -113,6 +161,13 @@ def _model_from_flags(args: argparse.Namespace) -> ModelConfig:
             engine[key] = getattr(args, key)
     if args.max_num_batched_tokens is not None:
         engine["max_num_batched_tokens"] = args.max_num_batched_tokens
+    if args.quantization is not None:
+        quant: dict[str, Any] = {"method": args.quantization, "scheme": args.scheme}
+        if args.group_size is not None:
+            quant["group_size"] = args.group_size
+        engine["quantization"] = quant
+    elif args.scheme is not None or args.group_size is not None:
+        raise ConfigError("--scheme and --group-size describe a --quantization METHOD; give it")
     data: dict[str, Any] = {
         "name": f"gemma-3-{variant.name}",
         "variant": variant.name,
@@ -137,6 +192,8 @@ def _flag_names(msg: str) -> str:
     for key, flag in (
         ("hardware.count", "--gpus"),
         ("tensor_parallel_size", "--tp"),
+        ("engine.quantization.method", "--quantization"),
+        ("engine.quantization", "--quantization"),
         ("max_model_len", "--max-model-len"),
         ("multimodal.max_images_per_prompt", "--images"),
     ):
@@ -162,6 +219,8 @@ def render(plan: ModelPlan) -> Table:
         ("max model len", f"{plan.max_model_len:,} tokens"),
         ("images per prompt", str(plan.images.per_prompt)),
         ("engine", "eager" if plan.engine.enforce_eager else "compiled"),
+        ("weights format", _format(plan)),
+        ("KV cache dtype", plan.engine.kv_cache_dtype),
         ("weights (text)", _gib(cap.weight_bytes)),
         ("weights (vision)", _gib(cap.vision_bytes)),
         ("runtime + activations", _gib(cap.overhead_bytes)),
@@ -177,6 +236,13 @@ def render(plan: ModelPlan) -> Table:
     for what, value in rows:
         table.add_row(what, value)
     return table
+
+
+def _format(plan: ModelPlan) -> str:
+    """`bf16`, or the scheme and the --quantization method vLLM loads it with."""
+    if plan.engine.quantization is None:
+        return plan.engine.weight_scheme
+    return f"{plan.engine.weight_scheme} ({plan.engine.quantization})"
 
 
 def _gib(n: int) -> str:

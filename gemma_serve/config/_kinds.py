@@ -8,3 +8,7 @@ AcceleratorName = Literal["cpu", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-8
 GpuKind = Literal["l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb", "h200"]
 #: Dtypes a Gemma 3 model may be served in (never float16).
 Dtype = Literal["bfloat16", "float32", "auto"]
+#: vLLM `--quantization` values a quantized checkpoint may be loaded with.
+QuantMethod = Literal["compressed-tensors", "fp8", "awq", "gptq"]
+#: Quantized weight formats, in llm-compressor's preset names.
+Scheme = Literal["FP8_DYNAMIC", "FP8", "FP8_BLOCK", "W8A8", "W8A16", "W4A16", "W4A16_ASYM"]

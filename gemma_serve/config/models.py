@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gemma_serve.catalogue import dtype_problem
-from gemma_serve.config._kinds import AcceleratorName, Dtype
+from gemma_serve.catalogue import dtype_problem, quant_problem
+from gemma_serve.config._kinds import AcceleratorName, Dtype, QuantMethod, Scheme
 
 Variant = Literal["270m", "1b", "4b", "12b", "27b"]
 Flavour = Literal["pt", "it"]
@@ -85,6 +85,47 @@ class AutoscalingConfig(_Strict):
         return self
 
 
+class QuantizationConfig(_Strict):
+    """A quantized checkpoint: how vLLM loads it, and what the planner sizes.
+
+    Only `method` reaches vLLM (`--quantization`); vLLM reads the rest from the
+    checkpoint's config.json and refuses a method that does not match it. The
+    scheme and group size describe the checkpoint to the planner (weight bytes,
+    GPU and CPU rules); they must say what the checkpoint holds.
+    """
+
+    method: QuantMethod = Field(
+        ...,
+        description="vLLM's `--quantization` value, passed as is: `compressed-tensors` "
+        "(llm-compressor checkpoints: FP8, INT8 W8A8, W4A16 ...), `fp8` (checkpoints whose "
+        "config.json says quant_method fp8), `awq`, `gptq`.",
+    )
+    scheme: Scheme | None = Field(
+        None,
+        description="The checkpoint's weight format, in llm-compressor's preset names: "
+        "FP8_DYNAMIC, FP8 (static), FP8_BLOCK, W8A8 (INT8 weights and activations), "
+        "W8A16, W4A16 (INT4 weight-only), W4A16_ASYM (with zero points, AWQ's layout). "
+        "Not passed to vLLM. Default: fp8 -> FP8_DYNAMIC, awq -> W4A16_ASYM, gptq -> W4A16; "
+        "compressed-tensors needs it.",
+    )
+    group_size: int = Field(
+        128,
+        ge=-1,
+        description="Weights per scale group of the group-quantized schemes (W4A16, "
+        "W4A16_ASYM, W8A16), as in the checkpoint's config.json; -1: one scale per output "
+        "channel. Not passed to vLLM.",
+    )
+
+    @model_validator(mode="after")
+    def _loadable(self) -> QuantizationConfig:
+        problem = quant_problem(self.method, self.scheme)
+        if problem:
+            raise ValueError(problem)
+        if self.group_size == 0:
+            raise ValueError("quantization.group_size must be positive or -1 (per channel)")
+        return self
+
+
 class EngineConfig(_Strict):
     """vLLM engine knobs; unset ones take vLLM's (or the planner's) defaults."""
 
@@ -103,10 +144,15 @@ class EngineConfig(_Strict):
     enable_prefix_caching: bool = Field(True, description="Reuse KV blocks of shared prefixes.")
     enable_chunked_prefill: bool = Field(True, description="Split long prefills across steps.")
     kv_cache_dtype: Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"] = Field(
-        "auto", description="KV-cache element type; `auto` follows the model dtype."
+        "auto",
+        description="KV-cache element type; `auto` follows the model dtype. The fp8 types "
+        "store one byte per element (twice the tokens); on the CPU engine vLLM needs "
+        "AVX-512 or AMX for them.",
     )
-    quantization: Literal["fp8", "awq", "gptq", "bitsandbytes"] | None = Field(
-        None, description="Weight quantization method, if the checkpoint uses one."
+    quantization: QuantizationConfig | None = Field(
+        None,
+        description="The checkpoint's weight quantization, if any (`{method, scheme, "
+        "group_size}`); None: bf16 weights.",
     )
     enforce_eager: bool | None = Field(
         None,

@@ -15,7 +15,7 @@ from gemma_serve import catalogue
 from gemma_serve.catalogue import Accelerator, Gemma3Variant
 from gemma_serve.catalogue._hardware import GiB
 from gemma_serve.config.models import ModelConfig
-from gemma_serve.planner import memory
+from gemma_serve.planner import memory, quant
 from gemma_serve.planner.kv import KvLayout, kv_layout
 from gemma_serve.planner.scheduler import SchedulerSettings
 
@@ -119,6 +119,7 @@ def capacity_at(
                 "(estimate; vLLM measures it at start)"
             )
     kv_per_rank = max(kv_per_rank, 0)
+    notes.extend(quant.notes(model, variant, device))
     notes.extend(_notes(model, variant, device, tp, images, layout, scheduler))
     return CapacityPlan(
         tensor_parallel_size=tp,

@@ -20,9 +20,8 @@ from __future__ import annotations
 from gemma_serve.catalogue import Gemma3Variant
 from gemma_serve.catalogue._hardware import GiB
 from gemma_serve.config.models import ModelConfig
+from gemma_serve.planner import quant
 
-#: Bytes per weight of the linear layers under each quantization.
-_QUANT_BYTES = {"fp8": 1.0, "awq": 0.5625, "gptq": 0.5625, "bitsandbytes": 0.5625}
 #: CUDA-graph memory pool per rank when the engine is compiled (see the module docstring).
 CUDA_GRAPH_BYTES = GiB
 
@@ -40,16 +39,12 @@ def kv_dtype_bytes(model: ModelConfig) -> int:
 
 
 def weight_bytes(variant: Gemma3Variant, model: ModelConfig) -> int:
-    """Language-model weights, embedding kept at the model dtype."""
-    elem = dtype_bytes(model.dtype)
-    embed = variant.vocab_size * variant.hidden_size
-    linear = variant.text_params() - embed
-    per = _QUANT_BYTES.get(model.engine.quantization or "", float(elem))
-    return int(embed * elem + linear * per)
+    """Language-model weights in the checkpoint's format (`quant`), the rest at the dtype."""
+    return quant.text_weight_bytes(variant, model, dtype_bytes(model.dtype))
 
 
 def vision_bytes(variant: Gemma3Variant, model: ModelConfig, *, images: bool) -> int:
-    """SigLIP + projector; vLLM skips the tower when images are off (limit 0)."""
+    """SigLIP + projector (never quantized); vLLM skips the tower when images are off."""
     if not images or variant.vision is None:
         return 0
     return variant.vision_params() * dtype_bytes(model.dtype)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gemma_serve import catalogue
 from gemma_serve.catalogue import Accelerator, Gemma3Variant
+from gemma_serve.catalogue._quant import CpuFeature
 from gemma_serve.config.models import (
     AutoscalingConfig,
     DeploymentConfig,
@@ -25,6 +26,7 @@ from gemma_serve.config.models import (
     ServerConfig,
 )
 from gemma_serve.errors import PlanError
+from gemma_serve.planner import quant
 from gemma_serve.planner.capacity import CapacityPlan
 from gemma_serve.planner.fit import fit_model
 from gemma_serve.planner.scheduler import SchedulerSettings
@@ -45,6 +47,12 @@ class HostFacts(_Frozen):
     cores_per_node: int = Field(
         ..., ge=1, description="CPU cores of a node (locally: this machine's usable cores)."
     )
+    cpu_features: tuple[CpuFeature, ...] = Field(
+        (),
+        description="x86 features of the nodes' CPUs that vLLM's CPU kernels test for "
+        "(`avx512`, `avx512_bf16`, `amx`); empty: AVX2 only. Decides which quantized "
+        "formats and KV dtypes the CPU engine can run.",
+    )
 
 
 class EnginePlan(_Frozen):
@@ -52,7 +60,12 @@ class EnginePlan(_Frozen):
 
     dtype: str = Field(..., description="Weight and activation dtype.")
     kv_cache_dtype: str = Field(..., description="KV-cache element type.")
-    quantization: str | None = Field(..., description="Weight quantization method, if any.")
+    quantization: str | None = Field(
+        ..., description="vLLM `--quantization` method of the checkpoint, if quantized."
+    )
+    weight_scheme: str = Field(
+        ..., description="Weight format the plan sized (`bf16` or an llm-compressor scheme)."
+    )
     enforce_eager: bool = Field(..., description="Whether torch.compile/CUDA graphs are off.")
     enable_prefix_caching: bool = Field(..., description="Reuse KV blocks of shared prefixes.")
     enable_chunked_prefill: bool = Field(..., description="Split long prefills across steps.")
@@ -172,6 +185,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
     variant = catalogue.variant(model.variant)
     device = catalogue.accelerator(model.hardware.accelerator)
     catalogue.check_dtype(variant, model.dtype)
+    quant.check(model, variant, device, host.cpu_features)
     catalogue.check_context(variant, model.max_model_len)
     catalogue.check_output(variant, model.max_output_tokens)
     images = _images_per_prompt(model, variant)
@@ -182,6 +196,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
     cores = _replica_cores(model, host) if device.is_cpu else 0
     fit = fit_model(model, variant, device, images=images, compiled=not eager, cores=cores)
     tp = fit.tensor_parallel_size
+    quant.check_tensor_parallel(model, variant, tp)
     cpu = None
     if device.is_cpu:
         if cores % tp:
@@ -205,7 +220,8 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         engine=EnginePlan(
             dtype=model.dtype,
             kv_cache_dtype=eng.kv_cache_dtype,
-            quantization=eng.quantization,
+            quantization=eng.quantization.method if eng.quantization else None,
+            weight_scheme=quant.weight_scheme(model).name,
             enforce_eager=eager,
             enable_prefix_caching=eng.enable_prefix_caching,
             enable_chunked_prefill=eng.enable_chunked_prefill,

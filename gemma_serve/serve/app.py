@@ -41,7 +41,12 @@ def cluster_facts() -> HostFacts:
     if not ray.is_initialized():
         return local_facts()
     cpus = [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
-    return HostFacts(cores_per_node=max([c for c in cpus if c > 0], default=1))
+    # The ISA is this host's: CPU models are served on local clusters only (the chart
+    # refuses them), whose nodes share this machine's CPUs.
+    return HostFacts(
+        cores_per_node=max([c for c in cpus if c > 0], default=1),
+        cpu_features=local_facts().cpu_features,
+    )
 
 
 def application(plan: DeploymentPlan) -> Application:

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gemma_serve.catalogue._quant import CpuFeature
 from gemma_serve.errors import PlanError
 from gemma_serve.planner import HostFacts
 
@@ -41,9 +42,31 @@ def usable_cores() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
+#: /proc/cpuinfo flags behind each feature vLLM's CPU engine tests (torch.cpu._is_*_supported).
+_CPU_FEATURE_FLAGS = {
+    "avx512": {"avx512f", "avx512bw", "avx512vl", "avx512dq"},
+    "avx512_bf16": {"avx512_bf16"},
+    "amx": {"amx_tile", "amx_bf16"},
+}
+
+
+def cpu_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[CpuFeature, ...]:
+    """The x86 features of this machine's CPUs that decide vLLM's CPU kernels."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return ()
+    flags: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            break
+    return tuple(f for f, need in _CPU_FEATURE_FLAGS.items() if need <= flags)  # type: ignore[misc]
+
+
 def local_facts() -> HostFacts:
-    """This machine, as the planner sees a node: the cores this process may use."""
-    return HostFacts(cores_per_node=len(usable_cores()))
+    """This machine, as the planner sees a node: the cores this process may use, its ISA."""
+    return HostFacts(cores_per_node=len(usable_cores()), cpu_features=cpu_features())
 
 
 def claim_cores(count: int, *, lock_dir: Path | None = None) -> CoreClaim:

@@ -106,3 +106,21 @@ def test_rules() -> None:
         catalogue.check_output(one_b, 8193)
     with pytest.raises(PlanError, match=r"tensor_parallel_size=3 .*legal: 1, 2, 4, 8, 16, 32"):
         catalogue.check_tensor_parallel(catalogue.variant("27b"), 3)
+
+
+def test_quantization_schemes_and_which_method_loads_them() -> None:
+    schemes = catalogue.builtin_schemes()
+    assert next(iter(schemes)) == "bf16" and "bf16" not in catalogue.quant_scheme_names()
+    assert catalogue.quant_methods() == ["compressed-tensors", "fp8", "awq", "gptq"]
+    for name in catalogue.quant_scheme_names():
+        assert "compressed-tensors" in schemes[name].methods, name  # llm-compressor makes all
+        assert schemes[name].min_capability == 75  # vLLM's get_min_capability() for each
+    assert catalogue.quant_problem("fp8", None) is None
+    assert catalogue.quant_problem("compressed-tensors", "W4A16") is None
+    assert "needs a scheme" in (catalogue.quant_problem("compressed-tensors", None) or "")
+    assert "takes W4A16, W4A16_ASYM" in (catalogue.quant_problem("awq", "W8A8") or "")
+    assert "does not load W4A16_ASYM" in (catalogue.quant_problem("gptq", "W4A16_ASYM") or "")
+    assert "unknown" in (catalogue.quant_problem("fp8", "NF4") or "")
+    # FP8 falls back below Ada (8.9); the int schemes run natively from Turing on.
+    assert schemes["FP8_DYNAMIC"].native_capability == 89 and schemes["FP8_DYNAMIC"].fallback
+    assert schemes["W4A16"].native_capability == 75 and schemes["W4A16"].fallback is None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gemma_serve.cli import plan as plan_cli
+from gemma_serve.planner import fits
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -87,3 +88,50 @@ def test_config_file_errors_name_the_model_and_fp16(
     cfg.write_text("models:\n  - {name: tiny, variant: 3b, source: x}\n")
     code, _, err = _run(["--config", str(cfg)], capsys)
     assert code == 2 and "variant='3b'" in err
+
+
+def test_quantized_model_from_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--variant", "12b", "--gpu", "l4", "--quantization", "compressed-tensors",
+            "--scheme", "FP8_DYNAMIC", "--json"]  # fmt: skip
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    (plan,) = json.loads(out)["models"]
+    assert plan["tensor_parallel_size"] == 1 and plan["engine"]["weight_scheme"] == "FP8_DYNAMIC"
+    argv_vllm = plan["launch"]["vllm_argv"]
+    assert argv_vllm[argv_vllm.index("--quantization") + 1] == "compressed-tensors"
+    code, out, _ = _run(["--variant", "12b", "--gpu", "l4", "--quantization", "fp8"], capsys)
+    assert code == 0 and "FP8_DYNAMIC (fp8)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--variant", "4b", "--quantization", "compressed-tensors"], "needs a scheme"),
+        (["--variant", "4b", "--quantization", "awq", "--scheme", "W8A8"], "does not load W8A8"),
+        (["--variant", "4b", "--scheme", "W4A16"], "--scheme and --group-size describe"),
+        (["--variant", "270m", "--kv-cache-dtype", "fp8"], "requires x86 with AVX-512 or AMX"),
+    ],
+)
+def test_quantization_errors_are_one_line(
+    argv: list[str],
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gemma_serve.planner import HostFacts
+
+    monkeypatch.setattr(plan_cli, "local_facts", lambda: HostFacts(cores_per_node=2))
+    code, out, err = _run(argv, capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and needle in err, err
+
+
+def test_fits_prints_every_format_on_every_gpu_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["--variant", "27b", "--fits", "--json"], capsys)
+    assert code == 0
+    rows = json.loads(out)["fits"]
+    assert {r["weights"] for r in rows} == set(fits.FORMATS)
+    by = {r["weights"]: r["gpus"] for r in rows}
+    assert by["bf16"]["l4"]["tensor_parallel_size"] == 4
+    assert json.loads(out)["max_model_len"] == 4096  # the flag's default
+    assert by["W4A16 + FP8 KV"]["l4"]["tensor_parallel_size"] == 1
+    assert by["bf16"]["h100-80gb"]["tensor_parallel_size"] == 1

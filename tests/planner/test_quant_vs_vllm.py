@@ -1,0 +1,223 @@
+"""Quantized checkpoints on vLLM's real CPU engine: the planned KV, the refusals, the output.
+
+The checkpoints are the embedded Gemma 3 270M quantized by llm-compressor
+(tests/quant/make_checkpoints.py, run in the quantizer venv that
+scripts/quantizer-venv.sh makes; cached under the gemma-serve cache). Each
+engine is started with the production launch (`launch_on_node`, vLLM argv +
+engine env) through gemma-serve's own engine path, one at a time in one child
+process, as tests/planner/test_capacity_vs_vllm.py does for bf16.
+
+Output is measured against transformers' bf16 270M: for each prompt, the
+reference's greedy continuation is fed back to the engine as prompt tokens
+(teacher forcing, `prompt_logprobs=1`); the measures are the share of those
+positions where the engine's top-1 token is the reference token, and the mean
+absolute difference of the reference tokens' logprobs. The bf16 engine is the
+baseline both are compared with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gemma_serve.config.models import ModelConfig
+from gemma_serve.errors import PlanError
+from gemma_serve.models.prepare import cache_root, embedded_checkpoint
+from gemma_serve.planner import ModelPlan, plan_model
+from gemma_serve.planner.render import vllm_argv
+from gemma_serve.serve.cores import local_facts
+from tests.planner.test_capacity_vs_vllm import _child, _launch, _plan, _planned, _scheduler
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKER = ROOT / "tests" / "quant" / "make_checkpoints.py"
+#: What the CPU engine runs on every x86 host (the catalogue's facts; checked below).
+SCHEMES = ["W8A8", "FP8_DYNAMIC"]
+PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):",
+    "Once upon a time",
+    "Photosynthesis is the process by which",
+    "import numpy as np\n\ndef mean(xs):",
+    "The three primary colors are",
+    "In 1492, Christopher Columbus",
+    "To make a cup of tea, first",
+]
+TOKENS = 24
+#: Thresholds, set from measured runs with margin (see the module docstring for the measures).
+MIN_TOP1 = {"bf16": 0.97, "W8A8": 0.90, "FP8_DYNAMIC": 0.90}
+MAX_LOGPROB_DIFF = {"bf16": 0.05, "W8A8": 0.25, "FP8_DYNAMIC": 0.25}
+
+_ENGINES = r"""
+import asyncio, json, os, sys
+from gemma_serve.engine.vllm_engine import VllmEngine
+
+async def main():
+    from vllm import SamplingParams
+    from vllm.inputs import TokensPrompt
+    cases, teacher = json.loads(sys.argv[1])
+    for i, (argv, env) in enumerate(cases):
+        os.environ.update(env)
+        print(f"=== CASE {i}", flush=True)
+        engine = await VllmEngine.start(argv)
+        cfg = engine.client.vllm_config
+        print("SCHEDULER " + json.dumps({
+            "block_size": cfg.cache_config.block_size,
+            "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
+            "max_num_seqs": cfg.scheduler_config.max_num_seqs,
+        }), flush=True)
+        scored = []
+        for j, (prompt, ref) in enumerate(teacher):
+            params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1)
+            final = None
+            tokens = TokensPrompt(prompt_token_ids=prompt + ref)
+            async for out in engine.client.generate(tokens, params, request_id=f"{i}-{j}"):
+                final = out
+            rows = final.prompt_logprobs[len(prompt):]
+            scored.append([
+                [row[t].logprob, min(row, key=lambda k: row[k].rank)]
+                for t, row in zip(ref, rows)
+            ])
+        print("SCORED " + json.dumps(scored), flush=True)
+        await engine.shutdown()
+
+asyncio.run(main())
+"""
+
+_KERNELS = r"""
+import json, torch
+from vllm.platforms import current_platform
+from vllm.v1.attention.backends.cpu_attn import _get_attn_isa
+current_platform.import_kernels()
+out = {op: hasattr(torch.ops._C, op) for op in ("cpu_gemm_wna16", "onednn_scaled_mm")}
+# Static FP8 weights are requantized at load with this op: an argument-less stub on CPU.
+schema = torch.ops._C.static_scaled_fp8_quant.default._schema
+out["static_fp8_quant"] = len(schema.arguments) > 0
+try:
+    _get_attn_isa(torch.bfloat16, 128, 256, "fp8")
+    out["fp8_kv"] = None
+except NotImplementedError as exc:
+    out["fp8_kv"] = str(exc)
+print("KERNELS " + json.dumps(out), flush=True)
+"""
+
+
+def _quantizer_python() -> Path:
+    given = os.environ.get("GEMMA_SERVE_QUANTIZER_PYTHON")
+    path = Path(given) if given else ROOT / ".venv-quant" / "bin" / "python"
+    if not path.exists():
+        pytest.fail(f"no quantizer at {path}: run scripts/quantizer-venv.sh (make test does)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def quantized() -> dict[str, Path]:
+    """The embedded 270M in each scheme, made once per maker and checkpoint version."""
+    src = embedded_checkpoint()
+    if not (src / "model.safetensors").exists():
+        pytest.fail(f"embedded checkpoint not prepared at {src} (gemma-serve models prepare)")
+    manifest = src / "gemma-serve-manifest.json"
+    key = hashlib.sha256(MAKER.read_bytes() + manifest.read_bytes()).hexdigest()[:12]
+    out = cache_root() / "quantized" / key
+    missing = [s for s in SCHEMES if not (out / s.lower() / "config.json").exists()]
+    if missing:
+        subprocess.run(
+            [str(_quantizer_python()), str(MAKER), str(src), str(out), *missing],
+            check=True, timeout=1800, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+        )  # fmt: skip
+    return {s: out / s.lower() for s in SCHEMES}
+
+
+def _reference() -> list[tuple[list[int], list[int], list[float]]]:
+    """transformers bf16: each prompt's ids, its greedy continuation and their logprobs."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    src = embedded_checkpoint()
+    tok = AutoTokenizer.from_pretrained(src)
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.bfloat16)
+    out = []
+    for prompt in PROMPTS:
+        ids = tok(prompt)["input_ids"]
+        assert ids[0] == 2  # <bos>
+        gen = model.generate(torch.tensor([ids]), max_new_tokens=TOKENS, do_sample=False)
+        ref = gen[0, len(ids) :].tolist()
+        with torch.no_grad():
+            logits = model(gen).logits[0, len(ids) - 1 : -1].float()
+        logprobs = torch.log_softmax(logits, -1).gather(1, torch.tensor(ref)[:, None])[:, 0]
+        out.append((ids, ref, logprobs.tolist()))
+    return out
+
+
+def _quant_plan(scheme: str | None, **engine: Any) -> ModelPlan:
+    quant = {"quantization": {"method": "compressed-tensors", "scheme": scheme}} if scheme else {}
+    return _plan("270m", 2048, 1, engine={**quant, **engine})
+
+
+def test_quantized_270m_serves_with_the_planned_kv_and_close_to_bf16(
+    quantized: dict[str, Path],
+) -> None:
+    reference = _reference()
+    cases = [("bf16", _quant_plan(None), embedded_checkpoint())]
+    cases += [(s, _quant_plan(s), quantized[s]) for s in SCHEMES]
+    for _, plan, _ in cases[1:]:
+        argv = vllm_argv(plan, checkpoint="/c")
+        assert argv[argv.index("--quantization") + 1] == "compressed-tensors"
+    teacher = [[ids, ref] for ids, ref, _ in reference]
+    log = _child(_ENGINES, [[_launch(plan, ckpt) for _, plan, ckpt in cases], teacher])
+    parts = re.split(r"^=== CASE \d+$", log, flags=re.M)[1:]
+    assert len(parts) == len(cases), log[-3000:]
+    for (name, plan, _), part in zip(cases, parts, strict=True):
+        found = re.search(r"KV cache size: ([\d,]+) tokens", part)
+        assert found, (name, part[-3000:])
+        assert int(found.group(1).replace(",", "")) == plan.capacity.kv_capacity_tokens, name
+        assert _scheduler(part) == _planned(plan), name
+        scored = json.loads(re.search(r"^SCORED (.*)$", part, re.M).group(1))  # type: ignore[union-attr]
+        top1 = diffs = n = 0
+        for (_, ref, ref_lp), rows in zip(reference, scored, strict=True):
+            for token, lp_ref, (lp, best) in zip(ref, ref_lp, rows, strict=True):
+                top1 += int(best) == token
+                diffs += abs(lp - lp_ref)
+                n += 1
+        kv = plan.capacity.kv_capacity_tokens
+        print(f"{name}: KV {kv} tokens; teacher-forced top-1 agreement {top1}/{n} = "
+              f"{top1 / n:.3f}, mean |dlogprob| {diffs / n:.4f}")  # fmt: skip
+        assert top1 / n >= MIN_TOP1[name], name
+        assert diffs / n <= MAX_LOGPROB_DIFF[name], name
+
+
+def _plans_here(engine: dict[str, Any]) -> str | None:
+    """None if the 270M with `engine` plans on this host, else the planner's refusal."""
+    config = ModelConfig.model_validate(
+        {"name": "p", "variant": "270m", "source": "s", "max_model_len": 2048, "engine": engine}
+    )
+    try:
+        plan_model(config, local_facts())
+    except PlanError as exc:
+        return str(exc)
+    return None
+
+
+def test_the_planners_cpu_refusals_are_this_vllm_builds() -> None:
+    """What vLLM's CPU kernels for this host's ISA lack, the planner refuses, and only that."""
+    found = re.search(r"^KERNELS (\{.*\})$", _child(_KERNELS, None), re.M)
+    assert found
+    kernels = json.loads(found.group(1))
+    w4 = _plans_here({"quantization": {"method": "compressed-tensors", "scheme": "W4A16"}})
+    assert (w4 is None) == kernels["cpu_gemm_wna16"], w4
+    assert kernels["onednn_scaled_mm"]
+    assert _plans_here({"quantization": {"method": "compressed-tensors", "scheme": "W8A8"}}) is None
+    fp8_static = _plans_here({"quantization": {"method": "compressed-tensors", "scheme": "FP8"}})
+    assert (fp8_static is None) == kernels["static_fp8_quant"], fp8_static
+    kv = _plans_here({"kv_cache_dtype": "fp8"})
+    assert (kv is None) == (kernels["fp8_kv"] is None), kv
+    if kv is not None:
+        assert kernels["fp8_kv"].rstrip(".") in kv
