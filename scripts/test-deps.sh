@@ -8,6 +8,4 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq prometheus >/dev/null
   # The package starts a system Prometheus; the tests start their own.
   $SUDO systemctl disable --now prometheus 2>/dev/null || $SUDO service prometheus stop 2>/dev/null || true
-  pkill -x prometheus 2>/dev/null || true
 fi
-"$(dirname "$0")/quantizer-venv.sh"

@@ -111,11 +111,13 @@ print("KERNELS " + json.dumps(out), flush=True)
 
 
 def _quantizer_python() -> Path:
+    """llm-compressor's venv (made once by scripts/quantizer-venv.sh, beside the cache)."""
     given = os.environ.get("GEMMA_SERVE_QUANTIZER_PYTHON")
-    path = Path(given) if given else ROOT / ".venv-quant" / "bin" / "python"
-    if not path.exists():
-        pytest.fail(f"no quantizer at {path}: run scripts/quantizer-venv.sh (make test does)")
-    return path
+    if given:
+        return Path(given)
+    made = subprocess.run([str(ROOT / "scripts" / "quantizer-venv.sh")], check=True,
+                          capture_output=True, text=True, timeout=1800)  # fmt: skip
+    return Path(made.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
