@@ -2,7 +2,8 @@
 
 The edge layers are pure ASGI middlewares (no per-chunk work on the streaming
 path), applied outermost-first: metrics, replica header, errors, API keys,
-admission, body limit, required fields, flavour warning, images, then vLLM's app.
+admission, body limit, required fields, LoRA adapters, flavour warning, images,
+then vLLM's app.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gemma_serve.api.adapters import AdapterEdge
 from gemma_serve.api.auth import ApiKeyAuth, load_api_keys
 from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import error_body, send_error
@@ -23,20 +25,29 @@ from gemma_serve.engine.vllm_engine import VllmEngine
 from gemma_serve.errors import GemmaServeError
 from gemma_serve.metrics import EdgeMetrics, EdgeMetricsMiddleware
 from gemma_serve.planner import ModelPlan
+from gemma_serve.serve.adapters import ReplicaAdapters
 
 ASGIApp = Any
 
 
 def build_model_api(
-    engine: VllmEngine, plan: ModelPlan, server: ServerConfig, metrics: EdgeMetrics
+    engine: VllmEngine,
+    plan: ModelPlan,
+    server: ServerConfig,
+    metrics: EdgeMetrics,
+    adapters: ReplicaAdapters | None = None,
 ) -> ASGIApp:
     """vLLM's app for `engine`, wrapped in gemma-serve's edge middlewares."""
     edge = metrics.for_model(plan.name)
     edge.set_max_ongoing_requests(plan.max_in_flight)
-    app: ASGIApp = ModelCards(engine.app, plans=[plan])
+    keys = load_api_keys(server)
+    dynamic = (lambda: adapters.dynamic) if adapters is not None else None
+    app: ASGIApp = ModelCards(engine.app, plans=[plan], dynamic=dynamic)
     app = ImageGuard.for_plan(app, plan, vllm_app=engine.app)
     if plan.flavour == "pt":
         app = PretrainedChatWarning(app, model=plan.name)
+    if adapters is not None:
+        app = AdapterEdge(app, adapters=adapters, admin=bool(keys))
     app = ModelRequired(app)
     app = BodyLimit(app, max_bytes=server.max_body_bytes)
     app = AdmissionLimit(
@@ -45,7 +56,6 @@ def build_model_api(
         retry_after_s=plan.retry_after_s,
         on_reject=lambda: edge.count_rejected("overloaded"),
     )
-    keys = load_api_keys(server)
     if keys:
         app = ApiKeyAuth(app, keys=keys)
     app = ErrorEdge(app)

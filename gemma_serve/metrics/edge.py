@@ -102,6 +102,9 @@ class ModelEdgeMetrics:
         self._queued = metrics.queued.labels(model)
         self._errors = {t: metrics.errors.labels(model, t) for t in ERROR_TYPES}
         self._rejected = {r: metrics.rejected.labels(model, r) for r in REJECT_REASONS}
+        self._adapter_loads = metrics.adapter_loads.labels(model)
+        self._adapter_evictions = metrics.adapter_evictions.labels(model)
+        self._adapters_loaded = metrics.adapters_loaded.labels(model)
         self._by_status: dict[str, Counter] = {}
 
     def count_request(self, status: str) -> None:
@@ -133,6 +136,18 @@ class ModelEdgeMetrics:
         self._metrics.replicas.labels(self.model).set(healthy)
         if desired is not None:
             self._metrics.replicas_desired.labels(self.model).set(desired)
+
+    def count_adapter_load(self) -> None:
+        """One dynamic LoRA adapter loaded on this replica (first use or admin)."""
+        self._adapter_loads.inc()
+
+    def count_adapter_eviction(self) -> None:
+        """One dynamic LoRA adapter evicted from this replica's LRU."""
+        self._adapter_evictions.inc()
+
+    def set_adapters_loaded(self, count: int) -> None:
+        """Dynamic LoRA adapters this replica holds now."""
+        self._adapters_loaded.set(count)
 
     def set_max_ongoing_requests(self, per_replica: int) -> None:
         """Per-replica concurrency limit, the denominator of the saturation panel."""
@@ -198,6 +213,20 @@ class EdgeMetrics:
         )
         self.max_ongoing = Gauge(
             f"{PREFIX}max_ongoing_requests", "Per-replica limit on concurrent requests.",
+            m, registry=registry,
+        )  # fmt: skip
+        self.adapter_loads = Counter(
+            f"{PREFIX}lora_adapter_loads_total",
+            "Dynamic LoRA adapters loaded (first use of a name, or the admin endpoint).",
+            m, registry=registry,
+        )  # fmt: skip
+        self.adapter_evictions = Counter(
+            f"{PREFIX}lora_adapter_evictions_total",
+            "Dynamic LoRA adapters evicted by the replica's LRU (lora.max_cpu_loras).",
+            m, registry=registry,
+        )  # fmt: skip
+        self.adapters_loaded = Gauge(
+            f"{PREFIX}lora_adapters_loaded", "Dynamic LoRA adapters loaded on the replica.",
             m, registry=registry,
         )  # fmt: skip
         self._models: dict[str, ModelEdgeMetrics] = {}

@@ -27,6 +27,8 @@ from gemma_serve.config.models import (
 from gemma_serve.errors import PlanError
 from gemma_serve.planner.capacity import CapacityPlan
 from gemma_serve.planner.fit import fit_model
+from gemma_serve.planner.lora import LoraPlan, resolve_lora
+from gemma_serve.planner.memory import dtype_bytes
 from gemma_serve.planner.scheduler import SchedulerSettings
 
 #: The CPU engine runs eager unless asked: its compile cache does not reload on this stack.
@@ -137,6 +139,7 @@ class ModelPlan(_Frozen):
         "request router picks among the replicas.",
     )
     capacity: CapacityPlan = Field(..., description="Memory and KV arithmetic at this plan.")
+    lora: LoraPlan | None = Field(None, description="LoRA adapters and buffers (None: off).")
 
     @property
     def max_replicas(self) -> int:
@@ -191,6 +194,12 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         cpu = CpuBinding(ranks=tp, cores_per_rank=cores // tp)
     eng = model.engine
     auto = model.autoscaling
+    lora = resolve_lora(model.lora, variant, tp=tp, dtype_bytes=dtype_bytes(model.dtype))
+    if lora and lora.max_loras > fit.scheduler.max_num_seqs:
+        raise PlanError(
+            f"lora.max_loras={lora.max_loras} exceeds the {fit.scheduler.max_num_seqs} "
+            "sequences one batch holds (engine.max_num_seqs)"
+        )
     return ModelPlan(
         name=model.name,
         variant=variant,
@@ -223,6 +232,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         autoscaling=auto,
         routing=auto.routing if auto.max_replicas > 1 else "direct",
         capacity=fit.capacity,
+        lora=lora,
     )
 
 

@@ -48,14 +48,45 @@ class ModelServer:
         # vLLM's /metrics serves prometheus_client's default registry; ours join it there.
         self._metrics = create_edge_metrics()
         self._engine = await VllmEngine.start(launch.vllm_argv)
+        self._adapters = self._replica_adapters()
         self._reporter = asyncio.create_task(self._report_replicas())
+
+    def _replica_adapters(self) -> Any:
+        """The LoRA adapters of this replica (None without LoRA)."""
+        lora = self._plan.lora
+        if lora is None:
+            return None
+        from gemma_serve.engine.lora import EngineAdapters
+        from gemma_serve.serve.adapters import ReplicaAdapters
+        from gemma_serve.serve.multiplex import AdapterReport
+
+        # Reported to Ray Serve only where a router reads it (several replicas).
+        routed = lora.affinity and self._plan.routing != "direct"
+        return ReplicaAdapters(
+            lora,
+            base=self._plan.name,
+            engine=EngineAdapters(self._engine, base=self._plan.name),
+            metrics=self._metrics.for_model(self._plan.name),
+            report=AdapterReport() if routed else (lambda _: None),
+        )
 
     async def _asgi_app(self) -> Any:
         from gemma_serve.api.app import build_model_api
 
         if self._api is None:
-            self._api = build_model_api(self._engine, self._plan, self._server, self._metrics)
+            self._api = build_model_api(
+                self._engine, self._plan, self._server, self._metrics, self._adapters
+            )
         return self._api
+
+    async def admin_lora(self, path: str, body: bytes) -> dict[str, Any]:
+        """One adapter admin call on this replica (the gateway broadcasts it to every one)."""
+        from gemma_serve.api.adapters import run_admin
+        from gemma_serve.errors import RequestError
+
+        if self._adapters is None:
+            raise RequestError(f"model {self._plan.name!r} serves no LoRA adapters")
+        return await run_admin(self._adapters, path, body)
 
     async def check_health(self) -> None:
         await self._engine.check_health()
