@@ -16,7 +16,7 @@ from typing import Any
 
 from gemma_serve.api.body import read_body, replay
 from gemma_serve.api.paths import is_generation
-from gemma_serve.errors import RequestError, Unauthorized
+from gemma_serve.errors import ModelNotFound, RequestError, Unauthorized
 from gemma_serve.serve.adapters import ReplicaAdapters
 
 LOAD_PATH = "/v1/load_lora_adapter"
@@ -54,8 +54,9 @@ async def run_admin(adapters: ReplicaAdapters, path: str, body: bytes) -> dict[s
     if path == LOAD_PATH:
         await adapters.add(name, source)
         return {"object": "lora_adapter", "id": name, "loaded": True}
-    existed = await adapters.remove(name)
-    return {"object": "lora_adapter", "id": name, "loaded": False, "unloaded": existed}
+    if not await adapters.remove(name):
+        raise ModelNotFound(f"LoRA adapter `{name}` is not loaded")
+    return {"object": "lora_adapter", "id": name, "loaded": False}
 
 
 class AdapterEdge:

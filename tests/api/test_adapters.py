@@ -117,8 +117,10 @@ async def test_admin_calls_need_keys_and_stay_inside_the_directory(tmp_path: Pat
     assert (status, answer["loaded"]) == (200, True)
     assert engine.loaded["dyn"] == str((tmp_path / "v2" / "dyn").resolve())
     status, answer = await _call(app, UNLOAD_PATH, {"lora_name": "dyn"})
-    assert (status, answer["unloaded"]) == (200, True)
+    assert (status, answer["loaded"]) == (200, False)
     assert engine.loaded == {}
+    with pytest.raises(ModelNotFound, match="not loaded"):
+        await _call(app, UNLOAD_PATH, {"lora_name": "dyn"})
 
 
 async def test_without_a_directory_only_static_adapters_answer(tmp_path: Path) -> None:
