@@ -167,6 +167,12 @@ def plan_deployment(config: DeploymentConfig, host: HostFacts) -> DeploymentPlan
             models.append(plan_model(model, host, log_requests=config.server.log_requests))
         except PlanError as exc:
             raise PlanError(f"model {model.name!r}: {exc}") from None
+    dynamic = [m.name for m in models if m.lora is not None and m.lora.dynamic]
+    if len(dynamic) > 1:
+        raise PlanError(
+            f"models {', '.join(dynamic)} all load LoRA adapters by name (lora.directory); "
+            "one model per deployment may, so an unknown name has one place to go"
+        )
     return DeploymentPlan(models=models, server=config.server)
 
 

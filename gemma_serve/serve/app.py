@@ -15,6 +15,7 @@ from gemma_serve.api.cards import cards_body
 from gemma_serve.config.loader import validate_config
 from gemma_serve.errors import ConfigError
 from gemma_serve.planner import DeploymentPlan, HostFacts, plan_deployment
+from gemma_serve.serve.adapter_routes import AdapterRoutes
 from gemma_serve.serve.cores import local_facts
 from gemma_serve.serve.deployment import model_deployment
 from gemma_serve.serve.gateway import Gateway
@@ -62,4 +63,5 @@ def application(plan: DeploymentPlan) -> Application:
         max_ongoing_requests=sum(m.max_in_flight for m in plan.models) + 16,
         ray_actor_options={"num_cpus": 0},
     )
-    return gateway.bind(models, cards_body(plan.models).decode())
+    routes = AdapterRoutes.from_plans(plan.models).model_dump(mode="json")
+    return gateway.bind(models, cards_body(plan.models).decode(), routes)

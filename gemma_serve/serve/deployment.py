@@ -79,14 +79,15 @@ class ModelServer:
             )
         return self._api
 
-    async def admin_lora(self, path: str, body: bytes) -> dict[str, Any]:
-        """One adapter admin call on this replica (the gateway broadcasts it to every one)."""
-        from gemma_serve.api.adapters import run_admin
-        from gemma_serve.errors import RequestError
-
-        if self._adapters is None:
-            raise RequestError(f"model {self._plan.name!r} serves no LoRA adapters")
-        return await run_admin(self._adapters, path, body)
+    async def call_http(self, request: dict[str, Any], body: bytes) -> dict[str, Any]:
+        """One whole HTTP exchange through this replica's API (the gateway's broadcasts)."""
+        status, headers, chunks = 500, [], []
+        async for message in self.handle_http(None, request, body):
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers", ()))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+        return {"status": status, "headers": headers, "body": b"".join(chunks)}
 
     async def check_health(self) -> None:
         await self._engine.check_health()

@@ -17,10 +17,12 @@ from typing import Any
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from gemma_serve.api.adapters import ADMIN_PATHS
 from gemma_serve.api.body import read_body
 from gemma_serve.api.errors import send_error
 from gemma_serve.api.validation import require_model
 from gemma_serve.errors import GemmaServeError, ModelNotFound, RequestError
+from gemma_serve.serve.adapter_routes import AdapterRoutes, broadcast_http
 
 
 def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
@@ -38,10 +40,16 @@ def routing_hint(body: dict[str, Any]) -> SimpleNamespace:
 class Gateway:
     """Pure-ASGI router over model deployments; `/v1/models`, `/health`, `/metrics` merged."""
 
-    def __init__(self, models: dict[str, DeploymentHandle], cards: str) -> None:
+    def __init__(
+        self, models: dict[str, DeploymentHandle], cards: str, routes: dict[str, Any] | None = None
+    ) -> None:
         self._models = {name: h.options(stream=True) for name, h in models.items()}
         self._unary = models
         self._cards_body = cards.encode()
+        # Requests naming a LoRA adapter: which model, and Ray's multiplexed id for affinity.
+        self._routes = AdapterRoutes.model_validate(
+            routes or {"models": list(models), "static": {}, "dynamic": None, "affinity": False}
+        )
 
     async def __serve_build_asgi_app__(self) -> Any:
         return _Asgi3(self._asgi)
@@ -53,7 +61,9 @@ class Gateway:
         if scope["type"] != "http":
             return
         try:
-            if scope["method"] == "POST":
+            if scope["method"] == "POST" and scope["path"] in ADMIN_PATHS:
+                await self._adapter_admin(scope, receive, send)
+            elif scope["method"] == "POST":
                 await self._forward(scope, receive, send)
             elif scope["path"] == "/v1/models":
                 await _send_json(send, 200, self._cards_body)
@@ -74,17 +84,25 @@ class Gateway:
         except (ValueError, RecursionError):
             raise RequestError("request body is not valid JSON") from None
         name = parsed.get("model") if isinstance(parsed, dict) else None
-        if not isinstance(name, str) or name not in self._models:
+        route = self._routes.route(name) if isinstance(name, str) else None
+        if route is None:
             raise ModelNotFound(f"The model `{name}` does not exist.")
-        request = {
-            "method": scope["method"],
-            "path": scope["path"],
-            "query_string": scope.get("query_string", b""),
-            "headers": list(scope.get("headers", ())),
-        }
-        stream: Any = self._models[name].handle_http.remote(routing_hint(parsed), request, body)
+        handle = self._models[route.model]
+        if route.multiplexed_model_id is not None:
+            handle = handle.options(multiplexed_model_id=route.multiplexed_model_id)
+        stream: Any = handle.handle_http.remote(routing_hint(parsed), request_of(scope), body)
         async for message in stream:
             await send(message)
+
+    async def _adapter_admin(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """LoRA load/unload reach every replica of the model that loads adapters by name."""
+        model = self._routes.dynamic
+        if model is None:
+            raise RequestError("no model here loads LoRA adapters at run time (lora.directory)")
+        body = await read_body(receive)
+        status, headers, raw = await broadcast_http(self._unary[model], request_of(scope), body)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": raw})
 
     async def _health(self, send: Any) -> None:
         results = await asyncio.gather(
@@ -110,6 +128,16 @@ class Gateway:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def request_of(scope: dict[str, Any]) -> dict[str, Any]:
+    """What a replica needs of an HTTP request's scope to replay it."""
+    return {
+        "method": scope["method"],
+        "path": scope["path"],
+        "query_string": scope.get("query_string", b""),
+        "headers": list(scope.get("headers", ())),
+    }
 
 
 class _Asgi3:
