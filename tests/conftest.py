@@ -132,9 +132,25 @@ def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
 
 
 @pytest.fixture(scope="module")
-def pair_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One model on two replicas behind the gateway's prefix-aware routing."""
-    yield from _module_stack("pair.yaml", tmp_path_factory)
+def pair_stack(
+    checkpoint_270m: Path, tiny_adapters: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One model on two replicas behind the gateway's prefix-aware routing.
+
+    With a static and dynamic LoRA adapters (tests/e2e/test_adapters_gateway.py)
+    and API keys on, so the gateway's adapter routing runs on the same stack.
+    """
+    from tests.e2e.test_adapters_gateway import pair_lora
+
+    root = tmp_path_factory.mktemp("pair")
+    lora = json.dumps(pair_lora(tiny_adapters, root / "adapters"))
+    stack = start_stack(
+        ["--config", str(Path(__file__).parent / "e2e" / "pair.yaml"),
+         "--set", f"models.0.lora={lora}"],
+        root / "serve.log", env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
+    )  # fmt: skip
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ class CacheEvents:
 
     on_load: Callable[[str], None] = lambda _: None
     on_evict: Callable[[str], None] = lambda _: None
+    #: With the adapters held or loading, whenever that set may have changed.
     on_change: Callable[[list[str]], None] = lambda _: None
 
 
@@ -118,6 +119,7 @@ class AdapterCache:
             if task is None:
                 task = self._loading[name] = asyncio.create_task(self._load(name))
                 task.add_done_callback(lambda _: self._loading.pop(name, None))
+                self._changed()  # routers may send this name here while it loads
             await asyncio.shield(task)  # a client leaving does not cancel a shared load
         raise Overloaded(
             f"adapter {name!r} was evicted before it could serve: more distinct adapters are "
@@ -163,5 +165,10 @@ class AdapterCache:
             del self._entries[name]
             await self.unload(name)
 
+    @property
+    def held(self) -> list[str]:
+        """Loaded adapters and those loading now: what the routing report lists."""
+        return [*self.loaded, *(n for n in self._loading if n not in self._entries)]
+
     def _changed(self) -> None:
-        self.events.on_change(self.loaded)
+        self.events.on_change(self.held)

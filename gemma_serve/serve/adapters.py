@@ -124,6 +124,6 @@ class ReplicaAdapters:
             raise ModelNotFound(f"The model `{name}` does not exist.")
         await self._engine.load(name, path)
 
-    def _changed(self, dynamic: list[str]) -> None:
-        self._metrics.set_adapters_loaded(len(dynamic))
-        self._report(dynamic)
+    def _changed(self, held: list[str]) -> None:
+        self._metrics.set_adapters_loaded(len(self.dynamic))
+        self._report(held)
