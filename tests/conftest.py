@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from tests.stack import ROOT, Stack, start_stack
 
 #: Stacks started after the default stack has stopped, one after the other.
-LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack")
+LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack", "lora_stack")
 DEFAULT_KEY = "test-key-1"
 MULTI_KEY = "multi-key-1"
 DEFAULT_ADMISSION = 8
@@ -59,6 +60,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("disruptive") else 0
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def tiny_adapters(checkpoint_270m: Path) -> dict[str, Path]:
+    """peft LoRA adapters on the 270M, random but non-zero (built once, under the cache)."""
+    from gemma_serve.models.prepare import cache_root
+    from gemma_serve.models.tiny_lora import build_adapters
+
+    return build_adapters(cache_root() / "adapters" / "tiny", checkpoint_270m)
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +156,83 @@ def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
 
 
 @pytest.fixture(scope="module")
-def pair_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One model on two replicas behind the gateway's prefix-aware routing."""
-    yield from _module_stack("pair.yaml", tmp_path_factory)
+def pair_stack(
+    checkpoint_270m: Path, tiny_adapters: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One model on two replicas behind the gateway's prefix-aware routing.
+
+    With a static and dynamic LoRA adapters (tests/e2e/test_adapters_gateway.py)
+    and API keys on, so the gateway's adapter routing runs on the same stack.
+    """
+    from tests.e2e.test_adapters_gateway import pair_lora
+
+    root = tmp_path_factory.mktemp("pair")
+    lora = json.dumps(pair_lora(tiny_adapters, root / "adapters"))
+    stack = start_stack(
+        ["--config", str(Path(__file__).parent / "e2e" / "pair.yaml"),
+         "--set", f"models.0.lora={lora}"],
+        root / "serve.log", env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
+    )  # fmt: skip
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def lora_reference(
+    checkpoint_270m: Path, tiny_adapters: dict[str, Path]
+) -> dict[tuple[str | None, str], tuple[list[int], list[float]]]:
+    """transformers + peft greedy ids and top-2 log-prob margins, per (adapter, prompt).
+
+    Adapter None is the base model. The margin of each step says whether the
+    reference's choice is decidable at all in bf16 (a tie is not).
+    """
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.e2e.test_adapters import FIDELITY_ADAPTERS
+    from tests.e2e.test_fidelity import PROMPTS, TOKENS
+
+    tok = AutoTokenizer.from_pretrained(checkpoint_270m)
+    base = AutoModelForCausalLM.from_pretrained(checkpoint_270m, dtype=torch.bfloat16)
+    model = PeftModel.from_pretrained(base, tiny_adapters[FIDELITY_ADAPTERS[0]],
+                                      adapter_name=FIDELITY_ADAPTERS[0])  # fmt: skip
+    for name in FIDELITY_ADAPTERS[1:]:
+        model.load_adapter(tiny_adapters[name], adapter_name=name)
+    out: dict[tuple[str | None, str], tuple[list[int], list[float]]] = {}
+    for adapter in (None, *FIDELITY_ADAPTERS):
+        for prompt in PROMPTS:
+            enc = tok(prompt, return_tensors="pt")
+            kw = {"max_new_tokens": TOKENS, "do_sample": False, "output_scores": True,
+                  "return_dict_in_generate": True}  # fmt: skip
+            if adapter is None:
+                with model.disable_adapter():
+                    gen = model.generate(**enc, **kw)
+            else:
+                model.set_adapter(adapter)
+                gen = model.generate(**enc, **kw)
+            margins = []
+            for scores in gen.scores:
+                top = torch.topk(torch.log_softmax(scores[0].float(), -1), 2).values
+                margins.append(float(top[0] - top[1]))
+            out[(adapter, prompt)] = (gen.sequences[0, enc["input_ids"].shape[1] :].tolist(),
+                                      margins)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def lora_stack(
+    tiny_adapters: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The 270M with two static adapters and a directory of dynamic ones, API keys on."""
+    from tests.e2e.test_adapters import lora_config
+
+    root = tmp_path_factory.mktemp("lora-stack")
+    config = root / "lora.yaml"
+    config.write_text(json.dumps(lora_config(tiny_adapters, root / "adapters")))
+    stack = start_stack(
+        ["--config", str(config)], root / "serve.log",
+        env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
+    )  # fmt: skip
+    yield stack
+    stack.stop()

@@ -136,7 +136,8 @@ def start_stack(
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        # Ray Serve's fallback proxy (8500 by default), which another stack may hold.
+        env={**os.environ, "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(free_port()), **(env or {})},
         start_new_session=True,
     )
     stack = Stack(

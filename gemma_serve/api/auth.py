@@ -2,7 +2,8 @@
 
 Keys come from an environment variable (comma-separated) and/or a file with
 one key per line (a mounted Kubernetes Secret). No keys configured = no auth.
-The 401 never says whether the header was missing or the key was wrong. Which
+The 401 never says whether the header was missing or the key was wrong.
+Without keys the LoRA adapter admin calls are closed (`AdminClosed`). Which
 key matched is left in the request's state (`caller`), for the layers after
 auth (per-key quotas) to read; the key itself never is.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gemma_serve.api.paths import is_admin
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.errors import ConfigError, Unauthorized
 
@@ -76,3 +78,21 @@ class ApiKeyAuth:
             if hmac.compare_digest(presented, key):
                 matched = i
         return matched
+
+
+class AdminClosed:
+    """Without API keys: 401 for the LoRA adapter admin calls, everything else passes.
+
+    Loading an adapter runs new weights on the engine; nobody may do that anonymously.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if is_admin(scope):
+            raise Unauthorized(
+                "the adapter admin endpoints need an API key, and none is configured "
+                "(server.api_keys_env or server.api_keys_file)"
+            )
+        await self.app(scope, receive, send)

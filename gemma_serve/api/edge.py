@@ -11,8 +11,9 @@ construction. The layers, outermost first (`edge_layers`):
    target: each Ray node's metrics agent), no key.
 3. API keys (when set): every other route; leaves the matched key as `caller`.
    Per-key quotas (requests, tokens, concurrency) go right after, reading it.
+   Without keys, the LoRA adapter admin calls are closed (401).
 4. route table: 404 for a path the API does not serve, 405 for a wrong method.
-5. `/v1/models` from the plans.
+5. `/v1/models` from the plans (with their LoRA adapters, `parent` the base).
 6. body limit: 413.
 7. required `model`: 400.
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gemma_serve.api.auth import ApiKeyAuth
+from gemma_serve.api.auth import AdminClosed, ApiKeyAuth
 from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import ErrorEdge
 from gemma_serve.api.health import HealthProbe, Readiness
@@ -51,12 +52,18 @@ def build_edge(
     keys: Sequence[bytes],
     readiness: Readiness,
     on_reject: Callable[[RejectReason], None] = lambda _: None,
+    dynamic_adapters: Callable[[], list[str]] | None = None,
 ) -> ASGIApp:
-    """`inner` behind the edge; `on_reject` counts what the edge itself refuses."""
+    """`inner` behind the edge; `on_reject` counts what the edge itself refuses.
+
+    `dynamic_adapters` names the LoRA adapters the first plan's replica holds
+    now, for `/v1/models` (the single-model ingress is that replica).
+    """
     app = inner
     layers = edge_layers(
-        plans=plans, server=server, keys=keys, readiness=readiness, on_reject=on_reject
-    )
+        plans=plans, server=server, keys=keys, readiness=readiness, on_reject=on_reject,
+        dynamic_adapters=dynamic_adapters,
+    )  # fmt: skip
     for layer in reversed(layers):
         app = layer(app)
     return app
@@ -69,6 +76,7 @@ def edge_layers(
     keys: Sequence[bytes],
     readiness: Readiness,
     on_reject: Callable[[RejectReason], None],
+    dynamic_adapters: Callable[[], list[str]] | None = None,
 ) -> list[Layer]:
     """The edge's layers, outermost first."""
     health = HealthProbe(models=[p.name for p in plans], readiness=readiness)
@@ -79,10 +87,12 @@ def edge_layers(
     if keys:
         unauthorized = lambda: on_reject("unauthorized")  # noqa: E731
         layers.append(lambda app: ApiKeyAuth(app, keys=list(keys), on_reject=unauthorized))
+    else:
+        layers.append(AdminClosed)
     # Per-key quotas (issue 14) slot in here: after auth, before any body is read.
     layers += [
         RouteTable,
-        lambda app: ModelCards(app, plans=list(plans)),
+        lambda app: ModelCards(app, plans=list(plans), dynamic=dynamic_adapters),
         lambda app: BodyLimit(
             app, max_bytes=server.max_body_bytes, on_reject=lambda: on_reject("too_large")
         ),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gemma_serve.catalogue import dtype_problem, quant_problem
 from gemma_serve.config._kinds import AcceleratorName, Dtype, QuantMethod, Scheme
+from gemma_serve.config.lora import LoraConfig
 
 Variant = Literal["270m", "1b", "4b", "12b", "27b"]
 Flavour = Literal["pt", "it"]
@@ -233,6 +234,9 @@ class ModelConfig(_Strict):
     chat_template: str | None = Field(
         None, description="Jinja chat template path; default the checkpoint's own."
     )
+    lora: LoraConfig | None = Field(
+        None, description="LoRA adapters served on this model (off when unset)."
+    )
 
     @field_validator("dtype", mode="before")
     @classmethod
@@ -328,6 +332,14 @@ class DeploymentConfig(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"models[].name must be unique; repeated: {', '.join(dupes)}")
+        # A request's `model` names a model or an adapter: one meaning per name.
+        adapters = [a.name for m in self.models if m.lora for a in m.lora.adapters]
+        clash = sorted({n for n in adapters if n in names or adapters.count(n) > 1})
+        if clash:
+            raise ValueError(
+                "lora.adapters[].name must differ from every model name and from the other "
+                f"models' adapters; repeated: {', '.join(clash)}"
+            )
         return self
 
     def model(self, name: str) -> ModelConfig:

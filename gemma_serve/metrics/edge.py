@@ -172,8 +172,22 @@ MAX_ONGOING = Spec(
     "gauge",
     "The replica's limit on concurrent requests (the admission limit).",
 )
+ADAPTER_LOADS = Spec(
+    f"{_P}lora_adapter_loads",
+    "counter",
+    "Dynamic LoRA adapters loaded (first use of a name, or the admin endpoint).",
+)
+ADAPTER_EVICTIONS = Spec(
+    f"{_P}lora_adapter_evictions",
+    "counter",
+    "Dynamic LoRA adapters evicted by the replica's LRU (lora.max_cpu_loras).",
+)
+ADAPTERS_LOADED = Spec(
+    f"{_P}lora_adapters_loaded", "gauge", "Dynamic LoRA adapters loaded on the replica."
+)
 SPECS = (REQUESTS, ERRORS, IN_FLIGHT, REJECTED, TTFT, ITL, E2E, PROMPT_TOKENS,
-         GENERATION_TOKENS, IMAGES, MAX_ONGOING)  # fmt: skip
+         GENERATION_TOKENS, IMAGES, MAX_ONGOING, ADAPTER_LOADS, ADAPTER_EVICTIONS,
+         ADAPTERS_LOADED)  # fmt: skip
 
 
 class MetricsBackend(Protocol):
@@ -208,6 +222,10 @@ class ModelEdgeMetrics:
         self._errors_inc = made[ERRORS.name].inc
         self._rejected_inc = made[REJECTED.name].inc
         self._max_ongoing = partial(made[MAX_ONGOING.name].set, tags=tags)
+        self._adapter_loads = partial(made[ADAPTER_LOADS.name].inc, tags=tags)
+        self._adapter_evictions = partial(made[ADAPTER_EVICTIONS.name].inc, tags=tags)
+        self._adapters_loaded = partial(made[ADAPTERS_LOADED.name].set, tags=tags)
+        self._adapters_loaded_value: int | None = None
         self._by_status: dict[str, dict[str, str]] = {}
         self._errors = {t: {**tags, "error_type": t} for t in ERROR_TYPES}
         self._rejected = {r: {**tags, "reason": r} for r in REJECT_REASONS}
@@ -247,6 +265,19 @@ class ModelEdgeMetrics:
         if count > 0:
             self._images(count)
 
+    def count_adapter_load(self) -> None:
+        """One dynamic LoRA adapter loaded on this replica (first use or admin)."""
+        self._adapter_loads(1)
+
+    def count_adapter_eviction(self) -> None:
+        """One dynamic LoRA adapter evicted from this replica's LRU."""
+        self._adapter_evictions(1)
+
+    def set_adapters_loaded(self, count: int) -> None:
+        """Dynamic LoRA adapters this replica holds now (unset: the model has none)."""
+        self._adapters_loaded_value = count
+        self._adapters_loaded(count)
+
     def set_max_ongoing_requests(self, per_replica: int) -> None:
         """This replica's concurrency limit, the denominator of the saturation panel."""
         self._max_ongoing_value = per_replica
@@ -257,6 +288,8 @@ class ModelEdgeMetrics:
         self._set_in_flight(self._in_flight)
         if self._max_ongoing_value is not None:
             self._max_ongoing(self._max_ongoing_value)
+        if self._adapters_loaded_value is not None:
+            self._adapters_loaded(self._adapters_loaded_value)
 
 
 class EdgeMetrics:

@@ -17,6 +17,7 @@ from gemma_serve.catalogue._hardware import GiB
 from gemma_serve.config.models import ModelConfig
 from gemma_serve.planner import memory, quant
 from gemma_serve.planner.kv import KvLayout, kv_layout
+from gemma_serve.planner.lora import lora_note, resolve_lora
 from gemma_serve.planner.scheduler import SchedulerSettings
 
 
@@ -37,6 +38,11 @@ class CapacityPlan(BaseModel):
     )
     cuda_graph_bytes: int = Field(
         ..., description="Of the overhead: CUDA-graph memory, summed over ranks (0 if eager)."
+    )
+    lora_bytes: int = Field(
+        0,
+        description="vLLM's LoRA buffers (max_loras x rank x modules x layers), summed over "
+        "ranks; on GPUs taken from the KV cache (0 without LoRA).",
     )
     kv_bytes_per_token: int = Field(
         ..., description="Global-attention layers' KV per token of context, summed over ranks."
@@ -91,6 +97,8 @@ def capacity_at(
     layout = layout_for(model, variant, tp, scheduler)
     weights = memory.weight_bytes(variant, model)
     vision = memory.vision_bytes(variant, model, images=images > 0)
+    lora = resolve_lora(model.lora, variant, tp=tp, dtype_bytes=memory.dtype_bytes(model.dtype))
+    lora_per_rank = lora.buffer_bytes // tp if lora else 0
     notes: list[str] = []
     graphs = 0
     if device.is_cpu:
@@ -112,7 +120,7 @@ def capacity_at(
         )
         graphs = memory.CUDA_GRAPH_BYTES * tp if compiled else 0
         budget = int(model.engine.gpu_memory_utilization * device.memory_bytes)
-        kv_per_rank = budget - (weights + vision) // tp - per_rank_overhead
+        kv_per_rank = budget - (weights + vision) // tp - per_rank_overhead - lora_per_rank
         if compiled:
             notes.append(
                 f"CUDA graphs: ~{memory.CUDA_GRAPH_BYTES / GiB:.0f} GiB per rank reserved "
@@ -120,6 +128,8 @@ def capacity_at(
             )
     kv_per_rank = max(kv_per_rank, 0)
     notes.extend(quant.notes(model, variant, device))
+    if lora:
+        notes.append(lora_note(lora, on_gpu=not device.is_cpu))
     notes.extend(_notes(model, variant, device, tp, images, layout, scheduler))
     return CapacityPlan(
         tensor_parallel_size=tp,
@@ -127,6 +137,7 @@ def capacity_at(
         vision_bytes=vision,
         overhead_bytes=per_rank_overhead * tp,
         cuda_graph_bytes=graphs,
+        lora_bytes=lora_per_rank * tp,
         kv_bytes_per_token=layout.bytes_per_token_global(),
         kv_bytes_per_sequence_local=layout.bytes_per_sequence_local(),
         kv_cache_bytes=kv_per_rank * tp,

@@ -29,6 +29,8 @@ from gemma_serve.errors import PlanError
 from gemma_serve.planner import quant
 from gemma_serve.planner.capacity import CapacityPlan
 from gemma_serve.planner.fit import fit_model
+from gemma_serve.planner.lora import LoraPlan, resolve_lora
+from gemma_serve.planner.memory import dtype_bytes
 from gemma_serve.planner.scheduler import SchedulerSettings
 
 #: The CPU engine runs eager unless asked: its compile cache does not reload on this stack.
@@ -150,6 +152,7 @@ class ModelPlan(_Frozen):
         "request router picks among the replicas.",
     )
     capacity: CapacityPlan = Field(..., description="Memory and KV arithmetic at this plan.")
+    lora: LoraPlan | None = Field(None, description="LoRA adapters and buffers (None: off).")
 
     @property
     def max_replicas(self) -> int:
@@ -177,6 +180,12 @@ def plan_deployment(config: DeploymentConfig, host: HostFacts) -> DeploymentPlan
             models.append(plan_model(model, host, log_requests=config.server.log_requests))
         except PlanError as exc:
             raise PlanError(f"model {model.name!r}: {exc}") from None
+    dynamic = [m.name for m in models if m.lora is not None and m.lora.dynamic]
+    if len(dynamic) > 1:
+        raise PlanError(
+            f"models {', '.join(dynamic)} all load LoRA adapters by name (lora.directory); "
+            "one model per deployment may, so an unknown name has one place to go"
+        )
     return DeploymentPlan(models=models, server=config.server)
 
 
@@ -206,6 +215,12 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         cpu = CpuBinding(ranks=tp, cores_per_rank=cores // tp)
     eng = model.engine
     auto = model.autoscaling
+    lora = resolve_lora(model.lora, variant, tp=tp, dtype_bytes=dtype_bytes(model.dtype))
+    if lora and lora.max_loras > fit.scheduler.max_num_seqs:
+        raise PlanError(
+            f"lora.max_loras={lora.max_loras} exceeds the {fit.scheduler.max_num_seqs} "
+            "sequences one batch holds (engine.max_num_seqs)"
+        )
     return ModelPlan(
         name=model.name,
         variant=variant,
@@ -239,6 +254,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         autoscaling=auto,
         routing=auto.routing if auto.max_replicas > 1 else "direct",
         capacity=fit.capacity,
+        lora=lora,
     )
 
 

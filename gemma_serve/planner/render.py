@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gemma_serve.planner.lora import LoraPlan
 from gemma_serve.planner.plan import PROBE_SLOTS, ModelPlan
 
 
@@ -58,6 +59,8 @@ def vllm_argv(plan: ModelPlan, *, checkpoint: str) -> list[str]:
         argv += ["--chat-template", plan.chat_template]
     if eng.log_requests:
         argv += ["--enable-log-requests", "--enable-log-outputs"]
+    if plan.lora is not None:
+        argv += lora_argv(plan.lora, base=plan.name)
     if plan.variant.multimodal:
         # 0 when images are off: vLLM then skips the vision tower entirely.
         mm = plan.images.limits
@@ -66,6 +69,29 @@ def vllm_argv(plan: ModelPlan, *, checkpoint: str) -> list[str]:
             argv += ["--mm-processor-kwargs", json.dumps({"do_pan_and_scan": mm.do_pan_and_scan})]
             if mm.allowed_media_domains:
                 argv += ["--allowed-media-domains", *mm.allowed_media_domains]
+    return argv
+
+
+def lora_argv(lora: LoraPlan, *, base: str) -> list[str]:
+    """vLLM's LoRA flags: buffers as planned, static adapters loaded at start.
+
+    Static adapters go through vLLM's own `--lora-modules` (JSON form, so each
+    names its base model); dynamic ones are added at run time by the replica.
+    """
+    argv = [
+        "--enable-lora",
+        "--max-loras", str(lora.max_loras),
+        "--max-lora-rank", str(lora.max_lora_rank),
+        "--max-cpu-loras", str(lora.max_cpu_loras),
+    ]  # fmt: skip
+    if lora.target_modules:
+        argv += ["--lora-target-modules", *lora.target_modules]
+    if lora.adapters:
+        argv += ["--lora-modules"]
+        argv += [
+            json.dumps({"name": a.name, "path": a.source, "base_model_name": base})
+            for a in lora.adapters
+        ]
     return argv
 
 

@@ -51,16 +51,46 @@ class ModelServer:
         # agent exports both, tagged with this replica's id.
         self._metrics = create_edge_metrics()
         self._engine = await VllmEngine.start(launch.vllm_argv)
+        self._adapters = self._replica_adapters()
         # Ray drops a gauge not set for two report intervals (in flight, the limit).
         self._gauges = asyncio.create_task(keep_gauges_fresh(self._metrics))
+
+    def _replica_adapters(self) -> Any:
+        """The LoRA adapters of this replica (None without LoRA)."""
+        lora = self._plan.lora
+        if lora is None:
+            return None
+        from gemma_serve.engine.lora import EngineAdapters
+        from gemma_serve.serve.adapters import ReplicaAdapters
+        from gemma_serve.serve.multiplex import AdapterReport
+
+        # Reported to Ray Serve only where a router reads it (several replicas).
+        routed = lora.affinity and self._plan.routing != "direct"
+        return ReplicaAdapters(
+            lora,
+            base=self._plan.name,
+            engine=EngineAdapters(self._engine, base=self._plan.name),
+            metrics=self._metrics.for_model(self._plan.name),
+            report=AdapterReport() if routed else (lambda _: None),
+        )
 
     async def _asgi_app(self) -> Any:
         """The API `handle_http` replays into: the model's layers, no edge (the gateway's ran)."""
         from gemma_serve.api.app import build_replica_api
 
         if self._api is None:
-            self._api = build_replica_api(self._engine, self._plan, self._metrics)
+            self._api = build_replica_api(self._engine, self._plan, self._metrics, self._adapters)
         return self._api
+
+    async def call_http(self, request: dict[str, Any], body: bytes) -> dict[str, Any]:
+        """One whole HTTP exchange through this replica's API (the gateway's broadcasts)."""
+        status, headers, chunks = 500, [], []
+        async for message in self.handle_http(None, request, body):
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers", ()))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+        return {"status": status, "headers": headers, "body": b"".join(chunks)}
 
     async def _engine_ok(self) -> bool:
         try:
@@ -135,6 +165,7 @@ class IngressModelServer(ModelServer):
         return build_model_api(
             self._engine, self._plan, self._server, self._metrics,
             readiness=with_own_engine(readiness, self._plan.name, self._engine_ok),
+            adapters=self._adapters,
         )  # fmt: skip
 
 

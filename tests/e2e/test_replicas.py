@@ -33,7 +33,7 @@ WORDS = [
 
 
 async def test_two_replicas_both_take_traffic(pair_stack: Stack) -> None:
-    async with httpx.AsyncClient(timeout=120) as client:
+    async with httpx.AsyncClient(timeout=120, headers=pair_stack.headers) as client:
 
         async def arrive(i: int, word: str) -> httpx.Response:
             await asyncio.sleep(0.25 * i)  # arrivals over 3 s, each running for ~2 s

@@ -29,6 +29,9 @@ EXPECTED = {
     "gemma_serve_generation_tokens": ("counter", {"model", "ReplicaId"}),
     "gemma_serve_images": ("counter", {"model", "ReplicaId"}),
     "gemma_serve_max_ongoing_requests": ("gauge", {"model", "ReplicaId"}),
+    "gemma_serve_lora_adapter_loads": ("counter", {"model", "ReplicaId"}),
+    "gemma_serve_lora_adapter_evictions": ("counter", {"model", "ReplicaId"}),
+    "gemma_serve_lora_adapters_loaded": ("gauge", {"model", "ReplicaId"}),
 }
 
 
@@ -58,7 +61,9 @@ def test_nothing_is_invented_before_traffic() -> None:
     assert recorder.value("gemma_serve_requests_in_flight", model="m", ReplicaId="r1") == 0
     assert dict(recorder.values["gemma_serve_requests_in_flight"])  # the series exists
     for name in ("gemma_serve_requests", "gemma_serve_request_errors",
-                 "gemma_serve_requests_rejected", "gemma_serve_images"):  # fmt: skip
+                 "gemma_serve_requests_rejected", "gemma_serve_images",
+                 "gemma_serve_lora_adapter_loads", "gemma_serve_lora_adapter_evictions",
+                 "gemma_serve_lora_adapters_loaded"):  # fmt: skip
         assert not recorder.values[name], name
     model.set_max_ongoing_requests(8)
     assert recorder.value("gemma_serve_max_ongoing_requests", model="m") == 8
@@ -75,6 +80,10 @@ def test_setters_used_by_the_rest_of_the_stack() -> None:
     model.count_tokens(5, 0)
     model.count_error("timeout")
     model.request_started()
+    model.count_adapter_load()
+    model.count_adapter_load()
+    model.count_adapter_eviction()
+    model.set_adapters_loaded(1)
     get = recorder.value
     assert get("gemma_serve_requests_rejected", reason="overloaded") == 2
     assert get("gemma_serve_requests_rejected", reason="too_large") == 1
@@ -83,6 +92,9 @@ def test_setters_used_by_the_rest_of_the_stack() -> None:
     assert get("gemma_serve_prompt_tokens") == 5 and get("gemma_serve_generation_tokens") == 0
     assert get("gemma_serve_request_errors", error_type="timeout") == 1
     assert get("gemma_serve_requests_in_flight") == 1
+    assert get("gemma_serve_lora_adapter_loads", model="m", ReplicaId="r1") == 2
+    assert get("gemma_serve_lora_adapter_evictions", model="m") == 1
+    assert get("gemma_serve_lora_adapters_loaded", model="m") == 1
 
 
 async def test_gauges_are_set_again_so_rays_agent_keeps_them(
@@ -107,12 +119,15 @@ async def test_gauges_are_set_again_so_rays_agent_keeps_them(
     model = metrics.for_model("m")
     model.set_max_ongoing_requests(8)
     model.request_started()
+    model.set_adapters_loaded(2)
     sets.clear()
     task = asyncio.create_task(keep_gauges_fresh(metrics, period_s=0.01))
     await asyncio.sleep(0.05)
     task.cancel()
     assert sets.count("gemma_serve_requests_in_flight") >= 3
     assert sets.count("gemma_serve_max_ongoing_requests") >= 3
+    assert sets.count("gemma_serve_lora_adapters_loaded") >= 3
+    assert recorder.value("gemma_serve_lora_adapters_loaded") == 2
     assert recorder.value("gemma_serve_requests_in_flight") == 1
     assert recorder.value("gemma_serve_max_ongoing_requests") == 8
 

@@ -32,9 +32,11 @@ WORDS = ["Apples", "Bridges", "Clouds", "Deserts", "Engines", "Forests", "Glacie
          "Islands", "Jungles", "Kettles", "Lanterns"]  # fmt: skip
 
 
-async def send_spread(base_url: str, n: int) -> list[httpx.Response]:
+async def send_spread(
+    base_url: str, n: int, headers: dict[str, str] | None = None
+) -> list[httpx.Response]:
     """`n` completions arriving over a few seconds, each long enough to overlap the next."""
-    async with httpx.AsyncClient(timeout=180) as client:
+    async with httpx.AsyncClient(timeout=180, headers=headers) as client:
 
         async def arrive(i: int) -> httpx.Response:
             await asyncio.sleep(0.25 * i)
@@ -47,14 +49,16 @@ async def send_spread(base_url: str, n: int) -> list[httpx.Response]:
         return await asyncio.gather(*(arrive(i) for i in range(n)))
 
 
-async def check_every_request_counted_once(targets: list[str], base_url: str) -> None:
+async def check_every_request_counted_once(
+    targets: list[str], base_url: str, headers: dict[str, str] | None = None
+) -> None:
     async with PrometheusServer(targets) as prom:
         await prom.wait_until_up(within=60)
         await asyncio.sleep(METRICS_LAG_S)
         query = f'sum by (ReplicaId) ({REQUESTS}{{model="{PAIR}"}})'
         before = {r["metric"].get("ReplicaId", ""): float(r["value"][1])
                   for r in await prom.query(query)}  # fmt: skip
-        responses = await send_spread(base_url, N)
+        responses = await send_spread(base_url, N, headers)
         assert [r.status_code for r in responses] == [200] * N, [r.text for r in responses]
         answered = replicas_of(responses)
         assert len(answered) == 2, answered  # both replicas took traffic
@@ -69,7 +73,9 @@ async def check_every_request_counted_once(targets: list[str], base_url: str) ->
 
 
 async def test_two_replicas_counted_at_the_one_target(pair_stack: Stack) -> None:
-    await check_every_request_counted_once([pair_stack.scrape_target], pair_stack.base_url)
+    await check_every_request_counted_once(
+        [pair_stack.scrape_target], pair_stack.base_url, pair_stack.headers
+    )
 
 
 def test_the_api_answers_metrics_with_a_404_naming_the_target(pair_stack: Stack) -> None:

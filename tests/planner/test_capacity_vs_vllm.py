@@ -169,9 +169,11 @@ def geometries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_production_launch_gives_the_planned_kv_and_scheduler(
-    geometries: dict[str, Path],
+    geometries: dict[str, Path], tiny_adapters: dict[str, Path]
 ) -> None:
     embedded = _embedded()
+    lora = {"adapters": [{"name": "a", "source": str(tiny_adapters["tiny-all-r16"])}],
+            "max_loras": 4, "max_lora_rank": 64}  # fmt: skip
     cases = [
         ("270m at 2K", _plan("270m", 2048, 1), embedded),
         # Values vLLM would not pick itself: dropping either from the argv changes the result.
@@ -181,6 +183,8 @@ def test_production_launch_gives_the_planned_kv_and_scheduler(
         # One KV head over two CPU ranks: each rank keeps a copy in its own 1 GiB.
         ("270m TP=2", _plan("270m", 4096, 1, tensor_parallel_size=2), embedded),
         ("1B geometry at 16K", _plan("1b", 16384, 1), geometries["1b"]),
+        # LoRA buffers live beside the KV cache: on CPU its size is set, so unchanged.
+        ("270m at 4K with LoRA", _plan("270m", 4096, 1, lora=lora), embedded),
         ("27B geometry at 8K", _plan("27b", 8192, 4), geometries["27b"]),
     ]  # fmt: skip
     if len(os.sched_getaffinity(0)) < 2:

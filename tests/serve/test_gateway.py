@@ -9,7 +9,10 @@ import pytest
 from ray.serve.exceptions import BackPressureError
 
 from gemma_serve.errors import ModelNotFound, Overloaded, RequestError
+from gemma_serve.serve.adapter_routes import AdapterRoute, AdapterRoutes
 from gemma_serve.serve.gateway import ModelRouter, pick_model, routing_hint
+
+SERVED = AdapterRoutes.of_models(["a", "b"])
 
 
 def _router_text(hint: SimpleNamespace) -> Any:
@@ -43,12 +46,24 @@ def test_hint_exposes_only_what_the_request_has(body: dict[str, Any], text: Any)
 )
 def test_pick_model_refuses_what_it_cannot_route(payload: Any, error: type, status: int) -> None:
     with pytest.raises(error) as info:
-        pick_model(payload, {"a", "b"})
+        pick_model(payload, SERVED)
     assert info.value.status_code == status
 
 
 def test_pick_model_names_the_served_model() -> None:
-    assert pick_model({"model": "b", "prompt": "x"}, {"a", "b"}) == "b"
+    route = pick_model({"model": "b", "prompt": "x"}, SERVED)
+    assert route == AdapterRoute(model="b", multiplexed_model_id=None)
+
+
+def test_pick_model_sends_an_adapter_to_its_base_model() -> None:
+    routes = AdapterRoutes(models=["a", "b"], static={"sql": "a"}, dynamic="b", affinity=True)
+    assert pick_model({"model": "sql"}, routes) == AdapterRoute(
+        model="a", multiplexed_model_id=None
+    )
+    # Any other name: the model loading adapters by name, with Ray's affinity id.
+    assert pick_model({"model": "poems"}, routes) == AdapterRoute(
+        model="b", multiplexed_model_id="poems"
+    )
 
 
 class _Refusing:

@@ -1,4 +1,4 @@
-"""Capacity: replicas, saturation, queues and what gets turned away."""
+"""Capacity: replicas, saturation, queues, what gets turned away, and LoRA adapter churn."""
 
 from __future__ import annotations
 
@@ -94,6 +94,29 @@ def build() -> Board:
         "Running requests",
         "Requests in the engines' batches.",
         [(f"sum by (model_name) ({v.NUM_REQUESTS_RUNNING}{{{VLLM}}})", "{{model_name}}")],
+        unit="short",
+    )
+
+    b.row("LoRA adapters")
+    b.timeseries(
+        "Adapter loads and evictions/s",
+        "Dynamic adapters loaded (first use or admin) and evicted by the replicas' LRU: "
+        "evictions close behind loads mean lora.max_cpu_loras is too small for the traffic.",
+        [
+            (rate(e.ADAPTER_LOADS.exported, EDGE, "model"), "loads {{model}}"),
+            (rate(e.ADAPTER_EVICTIONS.exported, EDGE, "model"), "evictions {{model}}"),
+        ],
+        unit="ops",
+    )
+    b.timeseries(
+        "Dynamic adapters loaded per replica",
+        "Adapters each replica holds now (label ReplicaId), up to lora.max_cpu_loras.",
+        [
+            (
+                f"sum by (model, ReplicaId) ({e.ADAPTERS_LOADED.exported}{{{EDGE}}})",
+                "{{model}} {{ReplicaId}}",
+            )
+        ],
         unit="short",
     )
     return b

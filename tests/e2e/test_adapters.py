@@ -1,0 +1,240 @@
+"""LoRA adapters through the real stack: static, dynamic, evicted, administered, batched.
+
+One stack (`lora_stack`): the 270M with two static adapters and a directory of
+four dynamic ones, two dynamic slots (max_cpu_loras 4), API keys on. Every
+adapter is a real peft adapter with random non-zero weights
+(gemma_serve/models/tiny_lora.py). Greedy tokens are compared with
+transformers + peft (`lora_reference`) token by token; a difference is only
+accepted where the reference itself cannot decide in bf16 (its top two
+choices within one bf16 step), and the comparison stops there. Metrics are
+read at the scrape target (the Ray node's metrics agent), up to
+METRICS_LAG_S old: a count is read once settled, and awaited after a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from gemma_serve.metrics.edge import ADAPTER_EVICTIONS, ADAPTER_LOADS, ADAPTERS_LOADED
+from tests.e2e.test_fidelity import PROMPTS, TOKENS
+from tests.stack import METRICS_LAG_S, Stack
+
+pytestmark = pytest.mark.e2e
+
+BASE = "gemma-3-270m-lora"
+STATIC = ("tiny-attn-r8", "tiny-all-r16")
+DYNAMIC = ("tiny-mlp-r4", "tiny-qv-r8", "tiny-down-r16", "tiny-o-r4")
+#: Adapters whose greedy tokens are checked against transformers + peft.
+FIDELITY_ADAPTERS = (*STATIC, "tiny-mlp-r4")
+#: Top-2 log-prob margin at or below which bf16 cannot decide (one bf16 step of a logit ~20).
+TIE = 0.13
+Reference = dict[tuple[str | None, str], tuple[list[int], list[float]]]
+
+
+def lora_config(adapters: dict[str, Path], directory: Path) -> dict[str, Any]:
+    """The stack's deployment: static adapters from the cache, dynamic ones in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in DYNAMIC:  # copies: a name never resolves outside the directory
+        shutil.copytree(adapters[name], directory / name, dirs_exist_ok=True)
+    return {"models": [{
+        "name": BASE, "variant": "270m", "flavour": "pt", "source": "embedded:gemma-3-270m",
+        "max_model_len": 2048,
+        "lora": {
+            "adapters": [{"name": n, "source": str(adapters[n])} for n in STATIC],
+            "directory": str(directory),
+            "max_loras": 2, "max_lora_rank": 16, "max_cpu_loras": 4,
+        },
+    }]}  # fmt: skip
+
+
+def _greedy(stack: Stack, model: str, prompt: str) -> list[int]:
+    out = stack.openai().completions.create(
+        model=model, prompt=prompt, max_tokens=TOKENS, temperature=0,
+        extra_body={"return_token_ids": True, "ignore_eos": True},
+    )  # fmt: skip
+    assert out.model == model
+    return list(out.choices[0].model_extra["token_ids"])  # type: ignore[index]
+
+
+def _agreed(served: list[int], reference: list[int], margins: list[float]) -> int:
+    """Leading tokens that equal the reference's; a difference must be at a bf16 tie."""
+    for i, (got, want) in enumerate(zip(served, reference, strict=True)):
+        if got != want:
+            assert margins[i] <= TIE, (i, served, reference, margins)
+            return i
+    return len(reference)
+
+
+LOADS, EVICTIONS, LOADED = (
+    ADAPTER_LOADS.exported,
+    ADAPTER_EVICTIONS.exported,
+    ADAPTERS_LOADED.exported,
+)
+
+
+def _metric(stack: Stack, name: str) -> float:
+    """The base model's series `name` at the scrape target, summed over replicas.
+
+    0 when absent: Ray creates a counter's series with its first event.
+    """
+    text = httpx.get(stack.metrics_url, timeout=10).text
+    found = re.findall(rf'^{name}\{{[^}}]*model="{BASE}"[^}}]*\}} ([0-9.e+-]+)$', text, re.M)
+    return sum(float(v) for v in found)
+
+
+def _settled(stack: Stack, name: str) -> float:
+    """`name` once every earlier event has reached the metrics agent."""
+    time.sleep(METRICS_LAG_S)
+    return _metric(stack, name)
+
+
+def _await_metric(stack: Stack, name: str, at_least: float, exactly: bool = True) -> float:
+    """Until `name` reaches `at_least` (and then is exactly it, unless `exactly` is False)."""
+    deadline = time.monotonic() + METRICS_LAG_S + 10
+    while (seen := _metric(stack, name)) < at_least:
+        assert time.monotonic() < deadline, f"{name} is {seen}, expected {at_least}"
+        time.sleep(1)
+    assert seen == at_least or not exactly, (name, seen, at_least)
+    return seen
+
+
+def _listed(stack: Stack) -> dict[str, str | None]:
+    return {m.id: m.model_extra["parent"] for m in stack.openai().models.list()}  # type: ignore[index]
+
+
+def test_models_lists_each_static_adapter_with_its_base_as_parent(lora_stack: Stack) -> None:
+    listed = _listed(lora_stack)
+    assert listed[BASE] is None
+    assert {name: listed[name] for name in STATIC} == dict.fromkeys(STATIC, BASE)
+
+
+@pytest.mark.parametrize("adapter", FIDELITY_ADAPTERS)
+def test_adapter_greedy_tokens_equal_peft_and_differ_from_the_base(
+    lora_stack: Stack, lora_reference: Reference, adapter: str
+) -> None:
+    agreed, differs = 0, 0
+    for prompt in PROMPTS:
+        served = _greedy(lora_stack, adapter, prompt)
+        reference, margins = lora_reference[(adapter, prompt)]
+        agreed += _agreed(served, reference, margins)
+        differs += served != _greedy(lora_stack, BASE, prompt)
+        print(f"{adapter} {prompt!r}: served {served}, peft {reference}")
+    # Most tokens decided and equal; the adapter really changes what the model says.
+    assert agreed >= len(PROMPTS) * TOKENS // 2, agreed
+    assert differs >= 1
+
+
+async def test_two_adapters_in_one_batch_each_get_their_own_output(
+    lora_stack: Stack, lora_reference: Reference
+) -> None:
+    client = openai.AsyncOpenAI(base_url=lora_stack.base_url, api_key=lora_stack.api_key)
+    prompt = PROMPTS[1]
+
+    async def greedy(model: str) -> list[int]:
+        out = await client.completions.create(
+            model=model, prompt=prompt, max_tokens=TOKENS, temperature=0,
+            extra_body={"return_token_ids": True, "ignore_eos": True},
+        )  # fmt: skip
+        return list(out.choices[0].model_extra["token_ids"])  # type: ignore[index]
+
+    async def ran_together() -> list[str]:
+        """vLLM's running-adapters label sets the agent exports, until both are in one."""
+        batched: list[str] = []
+        deadline = time.monotonic() + METRICS_LAG_S
+        async with httpx.AsyncClient(timeout=10) as http:
+            while time.monotonic() < deadline:
+                text = (await http.get(lora_stack.metrics_url)).text
+                batched = re.findall(
+                    r'^ray_vllm_lora_requests_info\{[^}]*running_lora_adapters="([^"]*)"',
+                    text, re.M,
+                )  # fmt: skip
+                if any(set(STATIC) <= set(running.split(",")) for running in batched):
+                    return []
+                await asyncio.sleep(1)
+        return batched
+
+    for _ in range(3):  # until the engine has run both in one step (almost always the first)
+        outputs = await asyncio.gather(*(greedy(m) for m in STATIC))
+        if not (batched := await ran_together()):
+            break
+    else:
+        pytest.fail(f"the engine never ran {STATIC} together: {batched}")
+    for adapter, served in zip(STATIC, outputs, strict=True):
+        reference, margins = lora_reference[(adapter, prompt)]
+        assert _agreed(served, reference, margins) >= TOKENS // 2, adapter
+    assert outputs[0] != outputs[1]
+
+
+def test_a_dynamic_adapter_loads_on_first_use(lora_stack: Stack) -> None:
+    loads = _settled(lora_stack, LOADS)
+    assert "tiny-qv-r8" not in _listed(lora_stack)
+    assert len(_greedy(lora_stack, "tiny-qv-r8", PROMPTS[0])) == TOKENS
+    assert _listed(lora_stack)["tiny-qv-r8"] == BASE
+    _await_metric(lora_stack, LOADS, loads + 1)
+    _greedy(lora_stack, "tiny-qv-r8", PROMPTS[1])  # loaded now: no second load
+    assert _settled(lora_stack, LOADS) == loads + 1
+
+
+def test_an_unknown_adapter_is_a_404_in_openais_shape(lora_stack: Stack) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        _greedy(lora_stack, "no-such-adapter", PROMPTS[0])
+    body: Any = caught.value.body
+    assert body["type"] == "model_not_found" and "no-such-adapter" in body["message"]
+    chat = httpx.post(
+        lora_stack.base_url + "/chat/completions", headers=lora_stack.headers, timeout=30,
+        json={"model": "../lora.yaml", "messages": [{"role": "user", "content": "hi"}]},
+    )  # fmt: skip
+    assert chat.status_code == 404 and chat.json()["error"]["code"] == 404
+    assert httpx.get(lora_stack.url + "/health", timeout=10).status_code == 200
+
+
+def test_the_least_recently_used_adapter_is_evicted_after_max_cpu_loras(
+    lora_stack: Stack,
+) -> None:
+    evictions = _settled(lora_stack, EVICTIONS)
+    first, second, third = DYNAMIC[1:]  # two dynamic slots: the third use evicts the first
+    for name in (first, second, third):
+        _greedy(lora_stack, name, PROMPTS[0])
+    listed = _listed(lora_stack)
+    assert {n for n in DYNAMIC if n in listed} == {second, third}
+    assert all(n in listed for n in STATIC)  # static adapters are never evicted
+    _await_metric(lora_stack, EVICTIONS, evictions + 1, exactly=False)
+    assert _settled(lora_stack, LOADED) == 2
+    loads = _metric(lora_stack, LOADS)  # settled with the gauge
+    _greedy(lora_stack, first, PROMPTS[0])  # back on next use, evicting `second`
+    _await_metric(lora_stack, LOADS, loads + 1)
+    assert {n for n in DYNAMIC if n in _listed(lora_stack)} == {third, first}
+
+
+def test_admin_load_and_unload_need_the_api_key(lora_stack: Stack) -> None:
+    url, body = lora_stack.base_url, {"lora_name": "custom-o", "lora_path": "tiny-o-r4"}
+    for headers in ({}, {"authorization": "Bearer wrong"}):
+        for path in ("/load_lora_adapter", "/unload_lora_adapter"):
+            r = httpx.post(url + path, json=body, headers=headers, timeout=30)
+            assert r.status_code == 401, (path, r.text)
+            assert r.json()["error"]["type"] == "authentication_error"
+    assert "custom-o" not in _listed(lora_stack)
+    r = httpx.post(url + "/load_lora_adapter", json=body, headers=lora_stack.headers, timeout=60)
+    assert r.status_code == 200, r.text
+    assert _listed(lora_stack)["custom-o"] == BASE
+    # The same weights under another name: the same tokens.
+    same = _greedy(lora_stack, "tiny-o-r4", PROMPTS[2])
+    assert _greedy(lora_stack, "custom-o", PROMPTS[2]) == same
+    outside = {"lora_name": "x", "lora_path": "/etc"}
+    r = httpx.post(url + "/load_lora_adapter", json=outside, headers=lora_stack.headers, timeout=30)
+    assert r.status_code == 400 and "outside the adapter directory" in r.text
+    r = httpx.post(url + "/unload_lora_adapter", json={"lora_name": "custom-o"},
+                   headers=lora_stack.headers, timeout=30)  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert "custom-o" not in _listed(lora_stack)
+    with pytest.raises(openai.NotFoundError):
+        _greedy(lora_stack, "custom-o", PROMPTS[0])
