@@ -100,6 +100,7 @@ def test_quantized_profiles_fit_where_their_bf16_twins_do_not_or_hold_more() -> 
             plan_capacity(bf16)
     (fp8,) = load_config(CONFIGS / "gemma3-27b-fp8-h100.yaml", env={}).models
     (bf16_h100,) = load_config(CONFIGS / "gemma3-27b-h100.yaml", env={}).models
-    assert fp8.model_copy(update={"source": "x", "engine": fp8.engine.model_copy(
-        update={"quantization": None})}) == bf16_h100.model_copy(update={"source": "x"})
+    assert fp8.model_copy(
+        update={"source": "x", "engine": fp8.engine.model_copy(update={"quantization": None})}
+    ) == bf16_h100.model_copy(update={"source": "x"})
     assert plan_capacity(fp8).kv_capacity_tokens > 2 * plan_capacity(bf16_h100).kv_capacity_tokens

@@ -42,8 +42,11 @@ def _plan(model: ModelConfig, host: HostFacts = AVX2) -> ModelPlan:
 
 def _linear_params(variant: str) -> int:
     v = catalogue.variant(variant)
-    h, i, q, kv = v.hidden_size, v.intermediate_size, v.num_heads * v.head_dim, (
-        v.num_kv_heads * v.head_dim
+    h, i, q, kv = (
+        v.hidden_size,
+        v.intermediate_size,
+        v.num_heads * v.head_dim,
+        (v.num_kv_heads * v.head_dim),
     )
     return v.num_layers * (h * q + 2 * h * kv + q * h + 3 * h * i)
 
