@@ -118,17 +118,9 @@ class Ray(_Strict):
     head: RayHead = Field(..., description="The head pod.")
 
 
-class WorkerGroup(_Strict):
-    """The pods of one GPU kind; rendered only when a model uses that kind."""
+class _PodGroup(_Strict):
+    """What every worker group sets: its pod count range and where its pods go."""
 
-    gpusPerPod: int | Auto = Field(
-        ...,
-        description="GPUs per pod; `auto` = the largest `hardware.count` of its models "
-        "(a replica's tensor-parallel ranks always share one pod).",
-    )
-    cpuPerGpu: int = Field(..., ge=1, le=256, description="CPU cores requested per GPU.")
-    memoryGiBPerGpu: int = Field(..., ge=1, le=4096, description="Memory (GiB) per GPU.")
-    shmGiB: int = Field(..., ge=1, le=1024, description="Size of /dev/shm (NCCL, Ray objects).")
     minPods: int | Auto = Field(
         ..., description="Fewest pods; `auto` = enough for the models' `min_replicas`."
     )
@@ -143,7 +135,20 @@ class WorkerGroup(_Strict):
     )
 
 
-class CpuWorkerGroup(_Strict):
+class WorkerGroup(_PodGroup):
+    """The pods of one GPU kind; rendered only when a model uses that kind."""
+
+    gpusPerPod: int | Auto = Field(
+        ...,
+        description="GPUs per pod; `auto` = the largest `hardware.count` of its models "
+        "(a replica's tensor-parallel ranks always share one pod).",
+    )
+    cpuPerGpu: int = Field(..., ge=1, le=256, description="CPU cores requested per GPU.")
+    memoryGiBPerGpu: int = Field(..., ge=1, le=4096, description="Memory (GiB) per GPU.")
+    shmGiB: int = Field(..., ge=1, le=1024, description="Size of /dev/shm (NCCL, Ray objects).")
+
+
+class CpuWorkerGroup(_PodGroup):
     """CPU-only pods running vLLM's CPU engine; rendered only when a model is on `cpu`.
 
     A replica binds `hardware.cpu_cores` cores, so a pod holds
@@ -168,18 +173,6 @@ class CpuWorkerGroup(_Strict):
         "every replica on it, plus Ray's own processes.",
     )
     shmGiB: int = Field(..., ge=1, le=1024, description="Size of /dev/shm (Ray objects, TP).")
-    minPods: int | Auto = Field(
-        ..., description="Fewest pods; `auto` = enough for the models' `min_replicas`."
-    )
-    maxPods: int | Auto = Field(
-        ..., description="Most pods; `auto` = enough for the models' `max_replicas`."
-    )
-    nodeSelector: Labels = Field(..., description="Node labels the pods must match.")
-    tolerations: Tolerations = Field(..., description="Taints the pods tolerate.")
-    affinity: Affinity = Field(..., description="Affinity rules of the pods.")
-    rayStartParams: dict[str, str] = Field(
-        ..., description="Extra `ray start` parameters (merged over the chart's)."
-    )
 
 
 class WorkerGroups(_Strict):
