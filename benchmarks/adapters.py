@@ -2,7 +2,7 @@
 
 `.venv/bin/python benchmarks/adapters.py` serves gemma-3-270m on 2 replicas (one
 core each, tests/e2e/pair.yaml) with a directory of 6 dynamic LoRA adapters
-(peft-made, gemma_serve/models/tiny_lora.py) and room for 3 of them per replica
+(peft-made, tests/tiny_lora.py) and room for 3 of them per replica
 (`max_cpu_loras` 3), twice: with `lora.affinity` on (the gateway sends each
 adapter as Ray Serve's multiplexed model id; its router prefers the replica
 holding it) and off (prefix/load-aware routing that ignores adapters). The
@@ -30,7 +30,7 @@ import numpy as np
 
 from gemma_serve.bench.launch import SubprocessLauncher
 from gemma_serve.models.prepare import cache_root, prepare_embedded
-from gemma_serve.models.tiny_lora import TINY_ADAPTERS, build_adapters
+from tests.tiny_lora import TINY_ADAPTERS, build_adapters
 
 ROOT = Path(__file__).resolve().parent
 CONFIG = ROOT.parent / "tests" / "e2e" / "pair.yaml"

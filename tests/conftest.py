@@ -66,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def tiny_adapters(checkpoint_270m: Path) -> dict[str, Path]:
     """peft LoRA adapters on the 270M, random but non-zero (built once, under the cache)."""
     from gemma_serve.models.prepare import cache_root
-    from gemma_serve.models.tiny_lora import build_adapters
+    from tests.tiny_lora import build_adapters
 
     return build_adapters(cache_root() / "adapters" / "tiny", checkpoint_270m)
 

@@ -3,7 +3,7 @@
 One stack (`lora_stack`): the 270M with two static adapters and a directory of
 four dynamic ones, two dynamic slots (max_cpu_loras 4), API keys on. Every
 adapter is a real peft adapter with random non-zero weights
-(gemma_serve/models/tiny_lora.py). Greedy tokens are compared with
+(tests/tiny_lora.py). Greedy tokens are compared with
 transformers + peft (`lora_reference`) token by token; a difference is only
 accepted where the reference itself cannot decide in bf16 (its top two
 choices within one bf16 step), and the comparison stops there. Metrics are
