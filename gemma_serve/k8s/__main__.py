@@ -16,6 +16,9 @@ from gemma_serve.k8s.schema import schema_json, write_schema
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; exit 1 when `--check` finds drift, 2 on invalid values."""
     parser = argparse.ArgumentParser(prog="python -m gemma_serve.k8s", description=__doc__)
+    parser.add_argument(
+        "--chart", type=Path, help="the chart directory (default: this checkout's helm/gemma-serve)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_schema = sub.add_parser("schema", help="regenerate helm/gemma-serve/values.schema.json")
     p_schema.add_argument("--check", action="store_true", help="only report drift")
@@ -27,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     p_check.add_argument("values", nargs="+", type=Path, help="values files, as for helm -f")
     args = parser.parse_args(argv)
 
-    chart = chart_dir()
+    try:
+        chart = chart_dir(args.chart)
+    except GemmaServeError as exc:
+        print(f"gemma-serve: error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "schema":
         return _schema(chart, check=args.check)
     if args.command == "sync":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,22 @@ from gemma_serve.errors import ConfigError
 from gemma_serve.k8s.values import ChartValues
 from gemma_serve.planner import HostFacts, ModelPlan, plan_deployment
 
+#: Where the chart is when gemma_serve runs from a checkout (helm/ beside the package).
+_CHECKOUT_CHART = Path(__file__).resolve().parents[2] / "helm" / "gemma-serve"
 
-def chart_dir() -> Path:
-    """The chart in this checkout (helm/gemma-serve beside the package)."""
-    return Path(__file__).resolve().parents[2] / "helm" / "gemma-serve"
+
+def chart_dir(given: Path | None = None) -> Path:
+    """The Helm chart: `given`, else $GEMMA_SERVE_CHART, else the checkout's helm/gemma-serve.
+
+    An installed wheel has no checkout beside it: there the chart must be named.
+    """
+    path = given or Path(os.environ.get("GEMMA_SERVE_CHART") or _CHECKOUT_CHART)
+    if not (path / "Chart.yaml").is_file():
+        raise ConfigError(
+            f"no Helm chart at {path}: pass --chart DIR (the chart's helm/gemma-serve "
+            "directory) or set GEMMA_SERVE_CHART"
+        )
+    return path
 
 
 def coalesce(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

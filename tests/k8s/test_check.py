@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,20 @@ def test_drift_checks_pass_on_this_tree(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["schema", "--check"]) == 0
     assert main(["sync", "--check"]) == 0
     capsys.readouterr()
+
+
+def test_the_chart_is_found_in_a_checkout_or_named(tmp_path: Path) -> None:
+    assert (chart_dir() / "Chart.yaml").is_file()
+    named = tmp_path / "chart"
+    shutil.copytree(chart_dir(), named)
+    assert chart_dir(named) == named  # e.g. an installed wheel, with the chart unpacked apart
+
+
+def test_no_chart_is_one_line_naming_the_flag(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gemma_serve.k8s", "--chart", str(tmp_path), "check", "x.yaml"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert f"no Helm chart at {tmp_path}" in proc.stderr and "--chart" in proc.stderr
