@@ -1,6 +1,7 @@
-"""`make regen`: write every file generated from a fact that lives elsewhere; `--check` only compares.
+"""`make regen`: write every file generated from a fact kept elsewhere; `--check` compares.
 
-Each generated file has one source: GPU kinds and dtypes (the catalogue), the
+Each generated file has one source: GPU kinds and dtypes (the catalogue), Ray's
+environment (serve/ray_env.py: the chart's pods and the images), the
 README's quantized-fits table (the planner over the catalogue), the
 dashboards and alert rules (gemma_serve.metrics), the chart's values schema
 (the config models) and the chart's copies (configs/, metrics). CI runs
@@ -19,7 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gemma_serve.catalogue._render import helm_catalogue, kinds_module  # noqa: E402
+from gemma_serve.k8s.ray_env import helm_ray_env, with_ray_env  # noqa: E402
 from gemma_serve.planner.fits import readme_section  # noqa: E402
+
+
+def _dockerfile(relative: str) -> Callable[[], str]:
+    """A renderer of the Dockerfile `relative` whose generated Ray env block is current."""
+    return lambda: with_ray_env((ROOT / relative).read_text())
 
 
 def _spliced(relative: str, marker: str, render: Callable[[], str]) -> Callable[[], str]:
@@ -41,6 +48,9 @@ def _spliced(relative: str, marker: str, render: Callable[[], str]) -> Callable[
 RENDERED: dict[str, Callable[[], str]] = {
     "gemma_serve/config/_kinds.py": kinds_module,
     "helm/gemma-serve/templates/_catalogue.tpl": helm_catalogue,
+    "helm/gemma-serve/templates/_rayenv.tpl": helm_ray_env,
+    "docker/Dockerfile": _dockerfile("docker/Dockerfile"),
+    "docker/Dockerfile.cpu": _dockerfile("docker/Dockerfile.cpu"),
     # The quantized-fits table: the planner over every variant x format x GPU kind.
     "README.md": _spliced("README.md", "quant-table", readme_section),
 }

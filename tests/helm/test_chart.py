@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gemma_serve.serve.ray_env import RAY_ENV
 from tests.helm.chart import (
     CLUSTER_VALUES,
     EXAMPLES,
@@ -144,9 +145,8 @@ def test_ray_env_and_api_probes(path: Path | None) -> None:
     probes = merged_values(_values(path))["probes"]
     for group, _pod, container in _containers(docs):
         env = {e["name"]: e.get("value") for e in container["env"]}
-        assert env["RAY_SERVE_ENABLE_HA_PROXY"] == "1", group
-        assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1", group
-        assert env["RAY_SERVE_LOG_TO_STDERR"] == "1", group
+        # Every pod runs Ray as the local `gemma-serve serve` does (serve/ray_env.py).
+        assert {k: env.get(k) for k in RAY_ENV} == RAY_ENV, group
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["serve"] == 8000 and ports["metrics"] == 8080, group
         if group == "head":

@@ -15,18 +15,13 @@ annotations:
 {{- end }}
 
 {{/*
-Environment of every Ray container: Serve's HAProxy ingress (HTTP from
-HAProxy straight to the replica that owns the engine) and its
-throughput-optimised mode, with replica logs on stderr (pod logs) rather than
-buffered into a file.
+Environment of every Ray container: gemma_serve/serve/ray_env.py's RAY_ENV
+(Serve's HAProxy ingress straight to the replica that owns the engine, its
+throughput-optimised mode, logs on stderr, Ray's control plane kept quiet),
+generated into _rayenv.tpl, then the user's extraEnv.
 */}}
 {{- define "gemma-serve.rayEnv" -}}
-- name: RAY_SERVE_ENABLE_HA_PROXY
-  value: "1"
-- name: RAY_SERVE_THROUGHPUT_OPTIMIZED
-  value: "1"
-- name: RAY_SERVE_LOG_TO_STDERR
-  value: "1"
+{{ include "gemma-serve.rayEnvVars" . }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -49,7 +49,7 @@ fail here, naming the value.
 {{- $entry := dict "where" $where "count" $count "min" $min "max" $max "initial" $initial }}
 {{- $_ := set $byKind $kind (append (get $byKind $kind | default list) $entry) }}
 {{- end }}
-{{- $own := list "RAY_SERVE_ENABLE_HA_PROXY" "RAY_SERVE_THROUGHPUT_OPTIMIZED" "RAY_SERVE_LOG_TO_STDERR" "HF_HOME" "GEMMA_SERVE_CACHE" }}
+{{- $own := concat (splitList " " (include "gemma-serve.rayEnvNames" .)) (list "HF_HOME" "GEMMA_SERVE_CACHE") }}
 {{- if .Values.huggingface.tokenSecret.name }}{{ $own = append $own "HF_TOKEN" }}{{ end }}
 {{- if .Values.apiKeys.secret.name }}{{ $own = append $own ($server.api_keys_env | default "GEMMA_SERVE_API_KEYS") }}{{ end }}
 {{- range $i, $env := .Values.extraEnv }}
