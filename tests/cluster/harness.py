@@ -137,6 +137,8 @@ class Node:
     log: Path
     #: A pod of the rendered cluster (its exit is a failure), not one a test added.
     required: bool = True
+    #: Host ports standing in for the pod's fixed ones (metrics: Prometheus' target).
+    ports: dict[str, int] = field(default_factory=dict)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -327,7 +329,7 @@ def _start(cluster: Cluster, pod: kuberay.Pod, env_changes: dict[str, str | None
             start_new_session=True,
         )  # fmt: skip
     cluster.watch.add(process.pid)
-    return Node(pod, argv, env, process, log)
+    return Node(pod, argv, env, process, log, ports=ports)
 
 
 @contextlib.contextmanager

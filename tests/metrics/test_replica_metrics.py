@@ -33,14 +33,14 @@ WORDS = ["Apples", "Bridges", "Clouds", "Deserts", "Engines", "Forests", "Glacie
 
 
 async def send_spread(
-    base_url: str, n: int, headers: dict[str, str] | None = None
+    base_url: str, n: int, headers: dict[str, str] | None = None, model: str = PAIR
 ) -> list[httpx.Response]:
     """`n` completions arriving over a few seconds, each long enough to overlap the next."""
     async with httpx.AsyncClient(timeout=180, headers=headers) as client:
 
         async def arrive(i: int) -> httpx.Response:
             await asyncio.sleep(0.25 * i)
-            body = {"model": PAIR, "prompt": f"{WORDS[i % len(WORDS)]} number {i} is",
+            body = {"model": model, "prompt": f"{WORDS[i % len(WORDS)]} number {i} is",
                     "max_tokens": 24, "ignore_eos": True, "stream": i % 2 == 1}  # fmt: skip
             response = await client.post(base_url + "/completions", json=body)
             await response.aread()
@@ -50,19 +50,19 @@ async def send_spread(
 
 
 async def check_every_request_counted_once(
-    targets: list[str], base_url: str, headers: dict[str, str] | None = None
+    targets: list[str], base_url: str, headers: dict[str, str] | None = None, model: str = PAIR
 ) -> None:
     async with PrometheusServer(targets) as prom:
         await prom.wait_until_up(within=60)
         await asyncio.sleep(METRICS_LAG_S)
-        query = f'sum by (ReplicaId) ({REQUESTS}{{model="{PAIR}"}})'
+        query = f'sum by (ReplicaId) ({REQUESTS}{{model="{model}"}})'
         before = {r["metric"].get("ReplicaId", ""): float(r["value"][1])
                   for r in await prom.query(query)}  # fmt: skip
-        responses = await send_spread(base_url, N, headers)
+        responses = await send_spread(base_url, N, headers, model)
         assert [r.status_code for r in responses] == [200] * N, [r.text for r in responses]
         answered = replicas_of(responses)
         assert len(answered) == 2, answered  # both replicas took traffic
-        seen = await account(prom, model=PAIR, before=before, expected=N, lag_s=METRICS_LAG_S + 15)
+        seen = await account(prom, model=model, before=before, expected=N, lag_s=METRICS_LAG_S + 15)
     assert seen.totals and all(t == N for t in seen.totals), seen.totals  # every scrape
     assert {k for k, v in seen.counted.items() if v} == set(answered), seen.counted
     for replica, count in answered.items():  # each replica counted what it answered
