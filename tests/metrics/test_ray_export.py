@@ -59,6 +59,9 @@ class EdgeReplica:
         for reason in REJECT_REASONS:
             self.model.count_rejected(reason)
         self.model.count_images(2)
+        self.model.count_adapter_load()
+        self.model.count_adapter_eviction()
+        self.model.set_adapters_loaded(1)
         await _call(self.app, "/v1/completions", status=400)
         loop = asyncio.get_running_loop()
         end, done = loop.time() + seconds, 0
