@@ -35,6 +35,8 @@ def test_expand_variables() -> None:
         ("(a >= 1) or (b{c!=\"d\", e=~\"f|g\"} < 2)", ["a", 'b{c!="d", e=~"f|g"}']),
         ('x{l="a > b and c"} == 0', ['x{l="a > b and c"}']),
         ("absent(a)", []),
+        ("sum by (m) (a) > 0 unless on (m) sum by (m) (b) >= 1",
+         ["sum by (m) (a)", "sum by (m) (b)"]),  # the operand after its vector matching
     ],
 )  # fmt: skip
 def test_signals(expr: str, expected: list[str]) -> None:

@@ -40,6 +40,7 @@ _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$([A-Za-z_]\w*)")
 _LABEL_VALUES = re.compile(r"^label_values\((.+),\s*(\w+)\)$")
 _COMPARISON = (">=", "<=", "==", "!=", ">", "<")
 _SET_OPERATOR = re.compile(r"\b(and|or|unless)\b")
+_MATCHING = re.compile(r"^(on|ignoring)\s*\([^)]*\)\s*")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _IDENTIFIER = re.compile(r"(?<![\w:.])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()")
 _KEYWORDS = frozenset(
@@ -167,7 +168,8 @@ def _split_top_level(expr: str) -> list[str]:
             cuts.append(expr[start : match.start()])
             start = match.end()
     cuts.append(expr[start:])
-    return [c.strip() for c in cuts if c.strip()]
+    # The right operand of `unless on (model) ...` starts with its vector matching.
+    return [_MATCHING.sub("", c.strip(), count=1) for c in cuts if c.strip()]
 
 
 def _top_level_comparison(expr: str) -> int | None:
