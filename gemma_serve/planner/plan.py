@@ -33,6 +33,9 @@ from gemma_serve.planner.lora import LoraPlan, resolve_lora
 from gemma_serve.planner.memory import dtype_bytes
 from gemma_serve.planner.scheduler import SchedulerSettings
 
+#: How a request picks a replica (`direct`: one replica, HAProxy reaches it).
+Routing = Literal["direct", "prefix_aware", "power_of_two"]
+
 #: The CPU engine runs eager unless asked: its compile cache does not reload on this stack.
 CPU_EAGER_DEFAULT = True
 #: Requests beyond the admission limit Ray still lets in (health, models, metrics).
@@ -146,7 +149,7 @@ class ModelPlan(_Frozen):
     max_in_flight: int = Field(..., description="Generation requests one replica admits.")
     retry_after_s: int = Field(..., description="Retry-After of an overload 503.")
     autoscaling: AutoscalingConfig = Field(..., description="Replica counts and autoscaling.")
-    routing: Literal["direct", "prefix_aware", "power_of_two"] = Field(
+    routing: Routing = Field(
         ...,
         description="`direct`: one replica, HAProxy reaches it; otherwise the gateway's "
         "request router picks among the replicas.",
@@ -252,10 +255,21 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         max_in_flight=auto.max_ongoing_requests,
         retry_after_s=auto.retry_after_s,
         autoscaling=auto,
-        routing=auto.routing if auto.max_replicas > 1 else "direct",
+        routing=_routing(auto, lora),
         capacity=fit.capacity,
         lora=lora,
     )
+
+
+def _routing(auto: AutoscalingConfig, lora: LoraPlan | None) -> Routing:
+    """How a request picks a replica. With dynamic adapters routed by affinity, Ray's
+    power-of-two router: it honours a multiplexed id on its own, while the prefix-aware
+    one keeps it only when the prompt's prefix also matches (otherwise any replica)."""
+    if auto.max_replicas == 1:
+        return "direct"
+    if lora is not None and lora.dynamic and lora.affinity:
+        return "power_of_two"
+    return auto.routing
 
 
 def _images_per_prompt(model: ModelConfig, variant: Gemma3Variant) -> int:

@@ -145,3 +145,20 @@ def test_an_adapter_name_means_one_thing_in_a_deployment() -> None:
 def test_more_adapters_per_batch_than_sequences_is_refused() -> None:
     with pytest.raises(PlanError, match="max_loras=8 exceeds the 4 sequences"):
         plan_model(_model({"directory": "/d", "max_loras": 8}, engine={"max_num_seqs": 4}), HOST)
+
+
+@pytest.mark.parametrize(
+    ("lora", "routing"),
+    [
+        (None, "prefix_aware"),
+        ({"adapters": [{"name": "a", "source": "/a"}]}, "prefix_aware"),  # static: no ids
+        ({"directory": "/adapters"}, "power_of_two"),  # honours multiplexed ids on its own
+        ({"directory": "/adapters", "affinity": False}, "prefix_aware"),
+    ],
+)
+def test_adapter_affinity_routes_with_the_multiplex_aware_router(
+    lora: dict[str, Any] | None, routing: str
+) -> None:
+    auto = {"min_replicas": 2, "max_replicas": 2}
+    plan = plan_model(_model(lora, autoscaling=auto, hardware={"cpu_cores": 1}), HOST)
+    assert plan.routing == routing
