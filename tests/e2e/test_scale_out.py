@@ -74,6 +74,8 @@ def test_health_and_the_scrape_target_cover_both_models(multi_stack: Stack) -> N
     while True:
         text = httpx.get(multi_stack.metrics_url, timeout=10).text
         missing = [m for m in (A, B) if f'model_name="{m}"' not in text]
+        if "# TYPE ray_vllm_num_requests_running gauge" not in text:
+            missing.append("ray_vllm_num_requests_running")
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(1)
