@@ -79,9 +79,22 @@ def tiny_mm_checkpoint(checkpoint_270m: Path) -> Path:
     return build_tiny_mm(tiny_mm_checkpoint(), checkpoint_270m)
 
 
-@pytest.fixture(scope="module")
+def _late(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
+    """Yield a session-scoped late stack, stopped right after the last test that uses it.
+
+    Session scope lets every module using the stack share one start (tests are
+    ordered by stack); `pytest_runtest_teardown` stops it once no later test needs it.
+    """
+    request.config.stash.setdefault(_LIVE, {})[request.fixturename] = stack
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
 def tiny_mm_stack(
-    tiny_mm_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+    tiny_mm_checkpoint: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Stack]:
     """The tiny image model served as a Gemma 3 4B (tests/e2e/tiny_mm.yaml), for real."""
     log = tmp_path_factory.mktemp("tiny-mm-stack") / "serve.log"
@@ -89,33 +102,19 @@ def tiny_mm_stack(
     stack = start_stack(
         ["--config", str(config), "--set", f"models.0.source={tiny_mm_checkpoint}"], log
     )
-    yield stack
-    stack.stop()
-
-
-def _module_stack(config: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    log = tmp_path_factory.mktemp(config.removesuffix(".yaml")) / "serve.log"
-    stack = start_stack(["--config", str(Path(__file__).parent / "e2e" / config)], log)
-    yield stack
-    stack.stop()
+    yield from _late(request, stack)
 
 
 @pytest.fixture(scope="session")
 def multi_stack(
     checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Stack]:
-    """Two models behind the gateway (tests/e2e/multi.yaml, one core each), with API keys.
-
-    Session-scoped so the modules testing the gateway share one start; it stops
-    right after the last test that uses it (`pytest_runtest_teardown`).
-    """
+    """Two models behind the gateway (tests/e2e/multi.yaml, one core each), with API keys."""
     log = tmp_path_factory.mktemp("multi") / "serve.log"
     config = Path(__file__).parent / "e2e" / "multi.yaml"
     env = {"GEMMA_SERVE_API_KEYS": f"{MULTI_KEY},second-key"}
     stack = start_stack(["--config", str(config)], log, env=env, api_key=MULTI_KEY)
-    request.config.stash.setdefault(_LIVE, {})["multi_stack"] = stack
-    yield stack
-    stack.stop()
+    yield from _late(request, stack)
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
@@ -127,13 +126,14 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         live.pop(name).stop()
 
 
-@pytest.fixture(scope="module")
-def tp2_stack(checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="session")
+def tp2_stack(
+    checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
     """The shipped TP=2 profile (configs/gemma3-270m-cpu-tp2.yaml): one rank per core."""
     log = tmp_path_factory.mktemp("tp2") / "serve.log"
     stack = start_stack(["--config", str(ROOT / "configs" / "gemma3-270m-cpu-tp2.yaml")], log)
-    yield stack
-    stack.stop()
+    yield from _late(request, stack)
 
 
 @pytest.fixture(scope="session")
@@ -155,9 +155,12 @@ def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pair_stack(
-    checkpoint_270m: Path, tiny_adapters: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    checkpoint_270m: Path,
+    tiny_adapters: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Stack]:
     """One model on two replicas behind the gateway's prefix-aware routing.
 
@@ -173,8 +176,7 @@ def pair_stack(
          "--set", f"models.0.lora={lora}"],
         root / "serve.log", env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
     )  # fmt: skip
-    yield stack
-    stack.stop()
+    yield from _late(request, stack)
 
 
 @pytest.fixture(scope="session")
@@ -220,9 +222,11 @@ def lora_reference(
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lora_stack(
-    tiny_adapters: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    tiny_adapters: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Stack]:
     """The 270M with two static adapters and a directory of dynamic ones, API keys on."""
     from tests.e2e.test_adapters import lora_config
@@ -234,5 +238,4 @@ def lora_stack(
         ["--config", str(config)], root / "serve.log",
         env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
     )  # fmt: skip
-    yield stack
-    stack.stop()
+    yield from _late(request, stack)

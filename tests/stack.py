@@ -86,8 +86,10 @@ class Stack:
 
 
 #: Ray's metrics agent gets each process's values every `metrics_report_interval_ms`
-#: (10 s) and keeps a gauge for two intervals: what a scrape shows can be that old.
-METRICS_LAG_S = 25
+#: (10 s by default; test stacks report every 2 s, so tests wait less for the same
+#: export path) and keeps a gauge for two intervals: what a scrape shows can be that old.
+METRICS_REPORT_MS = 2000
+METRICS_LAG_S = 4 * METRICS_REPORT_MS / 1000
 
 
 def running_requests(stack: Stack) -> float:
@@ -137,7 +139,12 @@ def start_stack(
         stdout=log,
         stderr=subprocess.STDOUT,
         # Ray Serve's fallback proxy (8500 by default), which another stack may hold.
-        env={**os.environ, "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(free_port()), **(env or {})},
+        env={
+            **os.environ,
+            "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(free_port()),
+            "RAY_metrics_report_interval_ms": str(METRICS_REPORT_MS),
+            **(env or {}),
+        },
         start_new_session=True,
     )
     stack = Stack(

@@ -74,7 +74,7 @@ def records_from_vllm(result: dict[str, Any]) -> list[RequestRecord]:
 
 
 async def run_vllm_client(
-    target: Target, spec: BenchSpec, requests: list[BenchRequest]
+    target: Target, spec: BenchSpec, requests: list[BenchRequest], api_key: str | None = None
 ) -> RunMetrics:
     """One run of `vllm.benchmarks.serve.benchmark` (its printout is swallowed)."""
     from vllm.benchmarks.datasets import SampleRequest
@@ -109,7 +109,7 @@ async def run_vllm_client(
             ignore_eos=spec.ignore_eos,
             goodput_config_dict={},
             lora_modules=None,
-            extra_headers=None,
+            extra_headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
             extra_body=spec.extra_body or None,
             ready_check_timeout_sec=0,
             **_rate_args(spec),
@@ -150,7 +150,7 @@ async def check_parity(
             else:
                 rng = np.random.default_rng(spec.step_seed(0, round_))
                 reqs = spec.dataset.generate(spec.step_requests(0), rng)
-                theirs.append(await run_vllm_client(target, spec, reqs))
+                theirs.append(await run_vllm_client(target, spec, reqs, api_key))
     if not all(m.ttft_ms for m in ours + theirs):
         raise BenchError("a parity run completed no request; check the endpoint and model")
     ttft50 = paired_ratio(

@@ -1,72 +1,33 @@
-"""Against one real bare vLLM OpenAI server on the Gemma 3 270M checkpoint.
+"""The benchmark client against the real default stack (Ray Serve + vLLM, API keys on).
 
-Starts `python -m vllm.entrypoints.openai.api_server` once for the module
-(~60 s on CPU), through our own SubprocessLauncher, and stops it at the end.
+vLLM's own client (`vllm bench serve`) runs against the same server for parity.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from gemma_serve.bench.datasets import SharedPrefixChat, SyntheticText
-from gemma_serve.bench.launch import SubprocessLauncher
 from gemma_serve.bench.lengths import FixedLength
 from gemma_serve.bench.loads import ConcurrentLoad, PoissonLoad
 from gemma_serve.bench.parity import check_parity
 from gemma_serve.bench.runner import run_bench
 from gemma_serve.bench.spec import BenchSpec, Target
 from gemma_serve.cli.main import main
+from tests.conftest import DEFAULT_KEY
+from tests.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PORT = int(os.environ.get("GEMMA_SERVE_BENCH_E2E_PORT", "8123"))
 MODEL = "gemma-3-270m"
 
 
-def checkpoint() -> Path:
-    from gemma_serve.models.prepare import embedded_checkpoint
-
-    return Path(embedded_checkpoint())
-
-
 @pytest.fixture(scope="module")
-async def target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Target]:
-    pytest.importorskip("vllm")
-    ckpt = checkpoint()
-    if not (ckpt / "config.json").exists():
-        pytest.skip(f"no checkpoint at {ckpt}")
-    argv = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(ckpt),
-        "--served-model-name",
-        MODEL,
-        "--enforce-eager",
-        "--max-model-len",
-        "1024",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(PORT),
-    ]
-    log = tmp_path_factory.mktemp("vllm") / "server.log"
-    launcher = SubprocessLauncher(
-        argv=argv,
-        health_url=f"http://127.0.0.1:{PORT}/health",
-        startup_timeout_s=300,
-        env={"VLLM_CPU_KVCACHE_SPACE": "1"},
-        log_path=log,
-    )
-    async with launcher():
-        yield Target(name="bare-vllm", base_url=f"http://127.0.0.1:{PORT}", model=MODEL)
+def target(default_stack: Stack) -> Target:
+    return Target(name="default-stack", base_url=default_stack.url, model=MODEL)
 
 
 def synthetic(**kw: object) -> BenchSpec:
@@ -81,7 +42,7 @@ def synthetic(**kw: object) -> BenchSpec:
 
 
 async def test_completions_sweep_has_exact_lengths(target: Target) -> None:
-    res = await run_bench(target, synthetic())
+    res = await run_bench(target, synthetic(), api_key=DEFAULT_KEY)
     for run in res.runs:
         m = run.metrics
         assert (m.completed, m.failed) == (8, 0)
@@ -103,7 +64,8 @@ async def test_shared_prefix_chat_and_poisson(target: Target) -> None:
         user_len=FixedLength(value=10),
         output_len=FixedLength(value=8),
     )
-    res = await run_bench(target, synthetic(dataset=ds, loads=[PoissonLoad(rate=4)]))
+    spec = synthetic(dataset=ds, loads=[PoissonLoad(rate=4)])
+    res = await run_bench(target, spec, api_key=DEFAULT_KEY)
     (run,) = res.runs
     assert res.spec.resolved_api == "chat"
     assert (run.metrics.completed, run.metrics.failed) == (8, 0)
@@ -112,7 +74,8 @@ async def test_shared_prefix_chat_and_poisson(target: Target) -> None:
 
 async def test_parity_with_vllm_bench_serve(target: Target) -> None:
     spec = synthetic(loads=[ConcurrentLoad(concurrency=4)], num_requests=16)
-    res = await check_parity(target, spec, rounds=3)  # a median resists one noisy round
+    # Each round runs both clients back to back; two rounds, in alternating order.
+    res = await check_parity(target, spec, rounds=2, api_key=DEFAULT_KEY)
     print(
         res.model_dump_json(
             include={"ttft_p50_ratio", "ttft_mean_ratio", "output_throughput_ratio"}
@@ -133,6 +96,8 @@ def test_cli_writes_json_markdown_and_plots(target: Target, tmp_path: Path) -> N
             target.base_url,
             "--model",
             MODEL,
+            "--api-key",
+            DEFAULT_KEY,
             "--concurrency",
             "1,2",
             "--num-prompts",
