@@ -6,8 +6,8 @@ serve: setup
 
 test: setup test-deps
 	.venv/bin/ruff check gemma_serve tests benchmarks
-	.venv/bin/mypy
-	.venv/bin/python -m pytest -q
+	.venv/bin/mypy --cache-dir "$(HOME)/.cache/gemma-serve/mypy"
+	scripts/test-suite.sh
 
 setup:
 	@scripts/bootstrap.sh
@@ -17,7 +17,7 @@ test-deps:
 
 lint:
 	.venv/bin/ruff check gemma_serve tests benchmarks
-	.venv/bin/mypy
+	.venv/bin/mypy --cache-dir "$(HOME)/.cache/gemma-serve/mypy"
 
 # After changing the catalogue, config models, configs/, the dashboards/alerts or
 # benchmarks/results/:

@@ -12,12 +12,13 @@ Nothing exists at import time: `create_edge_metrics()` builds the instruments
 once per replica process. Ray counters cannot be created at zero; a series
 appears with its first event. A Ray gauge is exported only when set, and the
 agent drops it two report intervals later: `keep_gauges_fresh` re-sets ours
-every GAUGE_REFRESH_S, as Serve's controller does with its replica gauge.
+every report interval, as Serve's controller does with its replica gauge.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, Protocol, get_args
@@ -46,9 +47,8 @@ __all__ = [
 RAY_PREFIX = "ray_"
 #: The replica tag, spelled as vLLM's Ray stat logger spells it on the engine series.
 REPLICA_TAG = "ReplicaId"
-#: Under Ray's default report interval (10 s; the agent keeps a gauge for two), like
-#: Serve's RAY_SERVE_STATUS_GAUGE_REPORT_INTERVAL_S.
-GAUGE_REFRESH_S = 10.0
+#: Ray's config of the interval at which processes report metrics to the agent (ms).
+REPORT_INTERVAL_ENV = "RAY_metrics_report_interval_ms"
 
 #: Time to first token: 10 ms (GPU, short prompt) to a minute (long prefill on CPU or a
 #: deep queue). 2 s is the TTFT SLO threshold the alert rules use: keep it a bound.
@@ -320,8 +320,16 @@ class EdgeMetrics:
         return found
 
 
-async def keep_gauges_fresh(metrics: EdgeMetrics, period_s: float = GAUGE_REFRESH_S) -> None:
-    """Re-set every model's gauges each `period_s` (run as a task for the replica's life)."""
+def gauge_refresh_s() -> float:
+    """Ray's report interval (10 s unless `RAY_metrics_report_interval_ms` says otherwise):
+    the agent keeps a gauge for two, so one re-set per interval keeps it exported."""
+    return float(os.environ.get(REPORT_INTERVAL_ENV) or 10_000) / 1000
+
+
+async def keep_gauges_fresh(metrics: EdgeMetrics, period_s: float | None = None) -> None:
+    """Re-set every model's gauges each `period_s` (default: the report interval), for the
+    replica's life."""
+    period_s = gauge_refresh_s() if period_s is None else period_s
     while True:
         for model in list(metrics.models()):
             model.refresh_gauges()

@@ -22,8 +22,8 @@ from tests.stack import Stack, wait_running
 
 pytestmark = pytest.mark.e2e
 MODEL = "gemma-3-270m"
-#: 400 requests take ~2.5 min here; a leak above ~200 KB per request shows in MAX_GROWTH_BYTES.
-WARM_UP, SOAK = 100, 300
+#: 260 requests take ~3 min here; a leak above ~330 KB per request shows in MAX_GROWTH_BYTES.
+WARM_UP, SOAK = 60, 200
 #: Growth allowed over the soak after warm-up. Measured here: ~16 MiB per 1000
 #: requests, all in vLLM's engine worker and tapering (the replica stays flat).
 MAX_GROWTH_BYTES = 64 << 20

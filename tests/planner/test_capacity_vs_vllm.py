@@ -1,11 +1,11 @@
 """The plan against what vLLM's CPU engine really does with the argv production runs.
 
 Each case renders the launch exactly as a replica does (`launch_on_node`: vLLM
-argv + engine env), starts the engine through gemma-serve's own engine path
-(`VllmEngine.start`, vLLM's OpenAI-server client builder), one engine at a time
-in one child process (vLLM is imported once), and compares vLLM's "KV cache
-size: N tokens" and its resolved scheduler values (block size, batched tokens,
-sequences) with the plan's.
+argv + engine env), has vLLM's OpenAI-server parser and engine args resolve it
+and starts the engine, one at a time in one child process
+(tests/planner/engine_child.py: vLLM imported once, the engine core in that
+process), and compares vLLM's "KV cache size: N tokens" and its resolved
+scheduler values (block size, batched tokens, sequences) with the plan's.
 Random-weight checkpoints reproduce the KV geometry of the real 1B and 27B
 language models (layers, KV heads, head_dim, window); hidden sizes are tiny
 because the KV cache does not depend on them.
@@ -31,29 +31,11 @@ from gemma_serve.models.prepare import embedded_checkpoint
 from gemma_serve.planner import HostFacts, ModelPlan, launch_on_node, plan_model
 from gemma_serve.planner.render import vllm_argv
 
+ROOT = Path(__file__).resolve().parents[2]
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 _SCHEDULER_FLAGS = ("--block-size", "--max-num-batched-tokens", "--max-num-seqs")
-
-_ENGINES = r"""
-import asyncio, json, os, sys
-from gemma_serve.engine.vllm_engine import VllmEngine
-
-async def main():
-    for i, (argv, env) in enumerate(json.loads(sys.argv[1])):
-        os.environ.update(env)  # the engine-core process spawned next inherits it
-        print(f"=== CASE {i}", flush=True)
-        engine = await VllmEngine.start(argv)
-        cfg = engine.client.vllm_config
-        print("SCHEDULER " + json.dumps({
-            "block_size": cfg.cache_config.block_size,
-            "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
-            "max_num_seqs": cfg.scheduler_config.max_num_seqs,
-        }), flush=True)
-        await engine.shutdown()
-
-asyncio.run(main())
-"""
 
 _DEFAULTS = r"""
 import json, sys
@@ -98,8 +80,28 @@ def _plan(variant: str, length: int, kv_gib: int, **model: Any) -> ModelPlan:
 
 def _child(script: str, arg: Any) -> str:
     """Run `script` with `arg` as JSON; its whole log (stdout and stderr, interleaved)."""
+    return _run([sys.executable, "-c", script, json.dumps(arg)])
+
+
+def run_engines(cases: list[tuple[list[str], dict[str, str], Any]]) -> list[str]:
+    """Each case's log from `tests.planner.engine_child` (one process, engines in turn)."""
+    log = _run([sys.executable, "-m", "tests.planner.engine_child", json.dumps(cases)])
+    parts = re.split(r"^=== CASE \d+$", log, flags=re.M)[1:]
+    assert len(parts) == len(cases), log[-3000:]
+    return parts
+
+
+def kv_tokens(part: str) -> int:
+    """The KV cache size, in tokens, vLLM resolved for one case of `run_engines`."""
+    found = re.search(r"^KV_TOKENS (\d+)$", part, re.M)
+    assert found, part[-3000:]
+    return int(found.group(1))
+
+
+def _run(cmd: list[str]) -> str:
     proc = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(arg)],
+        cmd,
+        cwd=ROOT,
         env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -189,17 +191,13 @@ def test_production_launch_gives_the_planned_kv_and_scheduler(
     ]  # fmt: skip
     if len(os.sched_getaffinity(0)) < 2:
         pytest.fail("the TP=2 case needs two cores")
-    log = _child(_ENGINES, [_launch(plan, ckpt) for _, plan, ckpt in cases])
-    parts = re.split(r"^=== CASE \d+$", log, flags=re.M)[1:]
-    assert len(parts) == len(cases), log[-3000:]
+    parts = run_engines([(*_launch(plan, ckpt), None) for _, plan, ckpt in cases])
     for (name, plan, _), part in zip(cases, parts, strict=True):
-        found = re.search(r"KV cache size: ([\d,]+) tokens", part)
-        assert found, (name, part[-3000:])
-        tokens = int(found.group(1).replace(",", ""))
+        tokens = kv_tokens(part)
         print(f"{name}: planned {plan.capacity.kv_capacity_tokens} tokens, vLLM reported {tokens}")
         assert _scheduler(part) == _planned(plan), name
         assert tokens == plan.capacity.kv_capacity_tokens, name
-    assert "55,356 tokens" in parts[0]  # seen before on this machine
+    assert kv_tokens(parts[0]) == 55_356  # seen before on this machine
 
 
 _DEFAULT_CASES: list[tuple[int, int, dict[str, Any]]] = [

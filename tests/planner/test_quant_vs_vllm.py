@@ -4,7 +4,7 @@ The checkpoints are the embedded Gemma 3 270M quantized by llm-compressor
 (tests/quant/make_checkpoints.py, run in the quantizer venv that
 scripts/quantizer-venv.sh makes; cached under the gemma-serve cache). Each
 engine is started with the production launch (`launch_on_node`, vLLM argv +
-engine env) through gemma-serve's own engine path, one at a time in one child
+engine env) in tests/planner/engine_child.py, one at a time in one child
 process, as tests/planner/test_capacity_vs_vllm.py does for bf16.
 
 Output is measured against transformers' bf16 270M: for each prompt, the
@@ -33,7 +33,15 @@ from gemma_serve.models.prepare import cache_root, embedded_checkpoint
 from gemma_serve.planner import ModelPlan, plan_model
 from gemma_serve.planner.render import vllm_argv
 from gemma_serve.serve.cores import local_facts
-from tests.planner.test_capacity_vs_vllm import _child, _launch, _plan, _planned, _scheduler
+from tests.planner.test_capacity_vs_vllm import (
+    _child,
+    _launch,
+    _plan,
+    _planned,
+    _scheduler,
+    kv_tokens,
+    run_engines,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -55,42 +63,6 @@ TOKENS = 24
 #: Thresholds, set from measured runs with margin (see the module docstring for the measures).
 MIN_TOP1 = {"bf16": 0.97, "W8A8": 0.90, "FP8_DYNAMIC": 0.90}
 MAX_LOGPROB_DIFF = {"bf16": 0.05, "W8A8": 0.25, "FP8_DYNAMIC": 0.25}
-
-_ENGINES = r"""
-import asyncio, json, os, sys
-from gemma_serve.engine.vllm_engine import VllmEngine
-
-async def main():
-    from vllm import SamplingParams
-    from vllm.inputs import TokensPrompt
-    cases, teacher = json.loads(sys.argv[1])
-    for i, (argv, env) in enumerate(cases):
-        os.environ.update(env)
-        print(f"=== CASE {i}", flush=True)
-        engine = await VllmEngine.start(argv)
-        cfg = engine.client.vllm_config
-        print("SCHEDULER " + json.dumps({
-            "block_size": cfg.cache_config.block_size,
-            "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
-            "max_num_seqs": cfg.scheduler_config.max_num_seqs,
-        }), flush=True)
-        scored = []
-        for j, (prompt, ref) in enumerate(teacher):
-            params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1)
-            final = None
-            tokens = TokensPrompt(prompt_token_ids=prompt + ref)
-            async for out in engine.client.generate(tokens, params, request_id=f"{i}-{j}"):
-                final = out
-            rows = final.prompt_logprobs[len(prompt):]
-            scored.append([
-                [row[t].logprob, min(row, key=lambda k: row[k].rank)]
-                for t, row in zip(ref, rows)
-            ])
-        print("SCORED " + json.dumps(scored), flush=True)
-        await engine.shutdown()
-
-asyncio.run(main())
-"""
 
 _KERNELS = r"""
 import json, torch
@@ -174,15 +146,11 @@ def test_quantized_270m_serves_with_the_planned_kv_and_close_to_bf16(
         argv = vllm_argv(plan, checkpoint="/c")
         assert argv[argv.index("--quantization") + 1] == "compressed-tensors"
     teacher = [[ids, ref] for ids, ref, _ in reference]
-    log = _child(_ENGINES, [[_launch(plan, ckpt) for _, plan, ckpt in cases], teacher])
-    parts = re.split(r"^=== CASE \d+$", log, flags=re.M)[1:]
-    assert len(parts) == len(cases), log[-3000:]
+    parts = run_engines([(*_launch(plan, ckpt), teacher) for _, plan, ckpt in cases])
     for (name, plan, _), part in zip(cases, parts, strict=True):
-        found = re.search(r"KV cache size: ([\d,]+) tokens", part)
-        assert found, (name, part[-3000:])
-        assert int(found.group(1).replace(",", "")) == plan.capacity.kv_capacity_tokens, name
+        assert kv_tokens(part) == plan.capacity.kv_capacity_tokens, name
         assert _scheduler(part) == _planned(plan), name
-        scored = json.loads(re.search(r"^SCORED (.*)$", part, re.M).group(1))  # type: ignore[union-attr]
+        scored = json.loads(re.search(r"SCORED (\[.*\])$", part, re.M).group(1))  # type: ignore[union-attr]
         top1 = diffs = n = 0
         for (_, ref, ref_lp), rows in zip(reference, scored, strict=True):
             for token, lp_ref, (lp, best) in zip(ref, ref_lp, rows, strict=True):
