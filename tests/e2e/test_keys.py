@@ -111,4 +111,4 @@ async def test_a_high_priority_key_waits_less_under_a_flood(default_stack: Stack
         await asyncio.gather(*workers)
     urgent, batch = (statistics.median(probes[n]) for n in ("team-urgent", "team-batch"))
     print(f"TTFT under the flood: urgent {probes['team-urgent']}, batch {probes['team-batch']}")
-    assert urgent < 0.6 * batch, probes
+    assert urgent < 0.75 * batch, probes
