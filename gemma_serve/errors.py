@@ -90,6 +90,24 @@ class Overloaded(GemmaServeError):
         self.retry_after_s = retry_after_s
 
 
+class RateLimited(GemmaServeError):
+    """A key is over one of its budgets; `headers` are its x-ratelimit-* values now."""
+
+    status_code = 429
+    error_type = "rate_limit_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = headers or []
+
+
 class EngineError(GemmaServeError):
     """The engine failed in a way gemma-serve has no better name for (its message kept)."""
 

@@ -33,17 +33,33 @@ def default_stack(
 ) -> Iterator[Stack]:
     """The README's default deployment (gemma-3-270m on CPU), served for real.
 
-    With API keys on and a small admission limit, so auth and overload are
-    tested on the same stack.
+    With API keys on (bare ones, and the named ones of `KEY_FILE`) and a small
+    admission limit, so auth, quotas and overload are tested on the same stack.
     """
-    log = tmp_path_factory.mktemp("default-stack") / "serve.log"
+    root = tmp_path_factory.mktemp("default-stack")
+    log = root / "serve.log"
     env = {
         "GEMMA_SERVE_API_KEYS": f"{DEFAULT_KEY},second-key",
+        "GEMMA_SERVE_SERVER__API_KEYS_FILE": str(write_key_file(root / "keys.yaml")),
         "GEMMA_SERVE_MODELS__0__AUTOSCALING__MAX_ONGOING_REQUESTS": str(DEFAULT_ADMISSION),
     }
     stack = start_stack([], log, env=env, api_key=DEFAULT_KEY)
     yield stack
     stack.stop()
+
+
+#: Named keys with budgets and priorities (tests/e2e/test_keys.py), on the default and
+#: multi stacks.
+KEY_FILE = [
+    {"name": "team-limited", "key": "limited-key-1", "requests_per_minute": 3},
+    {"name": "team-urgent", "key": "urgent-key-1", "priority": -10},
+    {"name": "team-batch", "key": "batch-key-1", "priority": 10},
+]
+
+
+def write_key_file(path: Path) -> Path:
+    path.write_text(json.dumps(KEY_FILE))  # JSON is YAML
+    return path
 
 
 #: Modules that start vLLM engines of their own (no stack): they run with the late stacks.
@@ -144,7 +160,10 @@ def multi_stack(
     """Two models behind the gateway (tests/e2e/multi.yaml, one core each), with API keys."""
     log = tmp_path_factory.mktemp("multi") / "serve.log"
     config = Path(__file__).parent / "e2e" / "multi.yaml"
-    env = {"GEMMA_SERVE_API_KEYS": f"{MULTI_KEY},second-key"}
+    env = {
+        "GEMMA_SERVE_API_KEYS": f"{MULTI_KEY},second-key",
+        "GEMMA_SERVE_SERVER__API_KEYS_FILE": str(write_key_file(log.parent / "keys.yaml")),
+    }
     stack = start_stack(["--config", str(config)], log, env=env, api_key=MULTI_KEY)
     yield from _late(request, stack)
 

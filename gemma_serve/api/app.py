@@ -49,6 +49,9 @@ def build_model_api(
         keys=load_api_keys(server),
         readiness=readiness,
         on_reject=metrics.for_model(plan.name).count_rejected,
+        on_key=lambda _model, name, outcome, tokens: metrics.for_model(plan.name).count_key(
+            name, outcome, tokens
+        ),
         dynamic_adapters=(lambda: adapters.dynamic) if adapters is not None else None,
     )
     return _observed(app, plan, metrics)

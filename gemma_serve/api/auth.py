@@ -1,43 +1,70 @@
 """Optional API keys: `Authorization: Bearer <key>`, compared in constant time.
 
-Keys come from an environment variable (comma-separated) and/or a file with
-one key per line (a mounted Kubernetes Secret). No keys configured = no auth.
-The 401 never says whether the header was missing or the key was wrong.
-Without keys the LoRA adapter admin calls are closed (`AdminClosed`). Which
-key matched is left in the request's state (`caller`), for the layers after
-auth (per-key quotas) to read; the key itself never is.
+Keys come from an environment variable (comma-separated) and/or a file (a
+mounted Kubernetes Secret): one bare key per line, or a YAML list of named keys
+with budgets and priorities (`gemma_serve.config.keys`). No keys configured =
+no auth. The 401 never says whether the header was missing or the key was
+wrong. Without keys the LoRA adapter admin calls are closed (`AdminClosed`).
+The matched `ApiKey` is left in the request's state (`caller`), for the layers
+after auth (per-key quotas) to read.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+from pydantic import ValidationError
+
 from gemma_serve.api.paths import is_admin
+from gemma_serve.config.keys import ApiKey, KeyFile, bare_keys
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.errors import ConfigError, Unauthorized
 
-#: Where auth leaves the matched key's position (0-based) in the request's `state`.
+#: Where auth leaves the matched `ApiKey` in the request's `state`.
 CALLER = "gemma_serve.caller"
 
 
-def load_api_keys(server: ServerConfig, env: dict[str, str] | None = None) -> list[bytes]:
+def load_api_keys(server: ServerConfig, env: dict[str, str] | None = None) -> list[ApiKey]:
     """Every configured key, from the environment variable and the key file."""
     env = dict(os.environ) if env is None else env
-    keys = [k.strip() for k in env.get(server.api_keys_env, "").split(",")]
+    keys = bare_keys(
+        [k.strip() for k in env.get(server.api_keys_env, "").split(",") if k.strip()],
+        source="env",
+    )
     if server.api_keys_file:
-        try:
-            keys += Path(server.api_keys_file).read_text().splitlines()
-        except OSError as exc:
-            raise ConfigError(f"server.api_keys_file: cannot read: {exc.strerror}") from None
-    return [k.strip().encode() for k in keys if k.strip()]
+        keys += read_key_file(Path(server.api_keys_file))
+    if len({k.key for k in keys}) < len(keys):
+        raise ConfigError("api keys: the same key is configured twice")
+    return keys
 
 
-def caller(scope: dict[str, Any]) -> int | None:
-    """The position of the key this request presented, once auth has run."""
+def read_key_file(path: Path) -> list[ApiKey]:
+    """One bare key per line, or a YAML list of `ApiKey` entries."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"server.api_keys_file: cannot read: {exc.strerror}") from None
+    try:
+        entries = yaml.safe_load(text)
+    except yaml.YAMLError:
+        entries = None
+    if not (isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries)):
+        return bare_keys([k.strip() for k in text.splitlines() if k.strip()], source="file")
+    try:
+        return KeyFile.model_validate(entries).root
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"server.api_keys_file: {where}: {first['msg']}") from None
+
+
+def caller(scope: dict[str, Any]) -> ApiKey | None:
+    """The key this request presented, once auth has run (None without keys)."""
     state = scope.get("state")
     return state.get(CALLER) if isinstance(state, dict) else None
 
@@ -49,10 +76,10 @@ class ApiKeyAuth:
     """
 
     def __init__(
-        self, app: Any, *, keys: list[bytes], on_reject: Callable[[], None] = lambda: None
+        self, app: Any, *, keys: Sequence[ApiKey], on_reject: Callable[[], None] = lambda: None
     ) -> None:
         self.app = app
-        self._keys = keys
+        self._keys = [(k.key.encode(), k) for k in keys]
         self._on_reject = on_reject
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -64,7 +91,7 @@ class ApiKeyAuth:
             scope.setdefault("state", {})[CALLER] = matched
         await self.app(scope, receive, send)
 
-    def _match(self, scope: dict[str, Any]) -> int | None:
+    def _match(self, scope: dict[str, Any]) -> ApiKey | None:
         presented = b""
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
@@ -74,9 +101,9 @@ class ApiKeyAuth:
                 break
         # Compare against every key, always, so timing does not reveal which one matched.
         matched = None
-        for i, key in enumerate(self._keys):
-            if hmac.compare_digest(presented, key):
-                matched = i
+        for secret, key in self._keys:
+            if hmac.compare_digest(presented, secret):
+                matched = key
         return matched
 
 

@@ -10,7 +10,8 @@ construction. The layers, outermost first (`edge_layers`):
 2. open routes: `/health` (replica counts) and `/metrics` (a 404 naming the scrape
    target: each Ray node's metrics agent), no key.
 3. API keys (when set): every other route; leaves the matched key as `caller`.
-   Per-key quotas (requests, tokens, concurrency) go right after, reading it.
+   Per-key budgets (requests and tokens a minute, concurrency: 429) and the
+   key's priority go right after, reading it (`gemma_serve.api.quotas`).
    Without keys, the LoRA adapter admin calls are closed (401).
 4. route table: 404 for a path the API does not serve, 405 for a wrong method.
 5. `/v1/models` from the plans (with their LoRA adapters, `parent` the base).
@@ -32,7 +33,9 @@ from gemma_serve.api.errors import ErrorEdge
 from gemma_serve.api.health import HealthProbe, Readiness
 from gemma_serve.api.limits import BodyLimit
 from gemma_serve.api.paths import HEALTH, METRICS, OPEN_PATHS, ROUTES
+from gemma_serve.api.quotas import KeyOutcome, QuotaBook, Quotas
 from gemma_serve.api.validation import ModelRequired
+from gemma_serve.config.keys import ApiKey
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.errors import MethodNotAllowed, RouteNotFound
 from gemma_serve.metrics.edge import RejectReason
@@ -42,6 +45,8 @@ from gemma_serve.planner import ModelPlan
 ASGIApp = Any
 #: One edge layer: wraps the app below it.
 Layer = Callable[[ASGIApp], ASGIApp]
+#: Counts one request of a key: (model, key name, outcome, tokens charged).
+OnKey = Callable[[str, str, KeyOutcome, int], None]
 
 
 def build_edge(
@@ -49,9 +54,10 @@ def build_edge(
     *,
     plans: Sequence[ModelPlan],
     server: ServerConfig,
-    keys: Sequence[bytes],
+    keys: Sequence[ApiKey],
     readiness: Readiness,
     on_reject: Callable[[RejectReason], None] = lambda _: None,
+    on_key: OnKey = lambda *_: None,
     dynamic_adapters: Callable[[], list[str]] | None = None,
 ) -> ASGIApp:
     """`inner` behind the edge; `on_reject` counts what the edge itself refuses.
@@ -62,7 +68,7 @@ def build_edge(
     app = inner
     layers = edge_layers(
         plans=plans, server=server, keys=keys, readiness=readiness, on_reject=on_reject,
-        dynamic_adapters=dynamic_adapters,
+        on_key=on_key, dynamic_adapters=dynamic_adapters,
     )  # fmt: skip
     for layer in reversed(layers):
         app = layer(app)
@@ -73,9 +79,10 @@ def edge_layers(
     *,
     plans: Sequence[ModelPlan],
     server: ServerConfig,
-    keys: Sequence[bytes],
+    keys: Sequence[ApiKey],
     readiness: Readiness,
     on_reject: Callable[[RejectReason], None],
+    on_key: OnKey = lambda *_: None,
     dynamic_adapters: Callable[[], list[str]] | None = None,
 ) -> list[Layer]:
     """The edge's layers, outermost first."""
@@ -87,9 +94,9 @@ def edge_layers(
     if keys:
         unauthorized = lambda: on_reject("unauthorized")  # noqa: E731
         layers.append(lambda app: ApiKeyAuth(app, keys=list(keys), on_reject=unauthorized))
+        layers.append(lambda app: _quotas(app, keys, plans, on_key))
     else:
         layers.append(AdminClosed)
-    # Per-key quotas (issue 14) slot in here: after auth, before any body is read.
     layers += [
         RouteTable,
         lambda app: ModelCards(app, plans=list(plans), dynamic=dynamic_adapters),
@@ -99,6 +106,20 @@ def edge_layers(
         ModelRequired,
     ]
     return layers
+
+
+def _quotas(
+    app: ASGIApp, keys: Sequence[ApiKey], plans: Sequence[ModelPlan], on_key: OnKey
+) -> Quotas:
+    """The budgets of `keys`, one book for the edge; a request without a maximum
+    output is charged the model's `max_output_tokens`."""
+    context = {p.name: p.max_output_tokens for p in plans}
+    known = set(context)
+
+    def counted(model: str, name: str, outcome: KeyOutcome, tokens: int) -> None:
+        on_key(model if model in known else "other", name, outcome, tokens)
+
+    return Quotas(app, book=QuotaBook(list(keys)), context_tokens=context, on_key=counted)
 
 
 class MetricsElsewhere:

@@ -30,6 +30,7 @@ def error_response_parts(exc: GemmaServeError) -> tuple[int, list[tuple[bytes, b
     retry_after = getattr(exc, "retry_after_s", None)
     if retry_after is not None:
         headers.append((b"retry-after", str(int(retry_after)).encode()))
+    headers += getattr(exc, "headers", [])
     allow = getattr(exc, "allow", None)
     if allow:
         headers.append((b"allow", ", ".join(allow).encode()))

@@ -161,6 +161,12 @@ class EngineConfig(_Strict):
         "Default: the planner's choice per accelerator (compiled on GPUs).",
     )
     seed: int = Field(0, description="Engine random seed.")
+    scheduling_policy: Literal["priority", "fcfs"] = Field(
+        "priority",
+        description="vLLM's scheduling policy. `priority`: waiting requests run by their API "
+        "key's priority (lower first), then in arrival order (equal priorities: first come, "
+        "first served); `fcfs`: arrival order only, key priorities ignored.",
+    )
 
 
 class MultimodalConfig(_Strict):
@@ -273,7 +279,10 @@ class ServerConfig(_Strict):
         description="Environment variable holding comma-separated API keys; unset = no auth.",
     )
     api_keys_file: str | None = Field(
-        None, description="File with one API key per line (e.g. a mounted Kubernetes Secret)."
+        None,
+        description="File of API keys (e.g. a mounted Kubernetes Secret): one bare key per "
+        "line, or a YAML list of {name, key, requests_per_minute, tokens_per_minute, "
+        "max_concurrency, priority} (README: Keys, quotas and priorities).",
     )
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."

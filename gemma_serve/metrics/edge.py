@@ -185,9 +185,21 @@ ADAPTER_EVICTIONS = Spec(
 ADAPTERS_LOADED = Spec(
     f"{_P}lora_adapters_loaded", "gauge", "Dynamic LoRA adapters loaded on the replica."
 )
+KEY_REQUESTS = Spec(
+    f"{_P}key_requests",
+    "counter",
+    "Model requests per API key name (never the key), admitted or limited (429).",
+    ("key", "outcome"),
+)
+KEY_TOKENS = Spec(
+    f"{_P}key_tokens_charged",
+    "counter",
+    "Tokens charged to an API key's budget on admission (prompt estimate + max output).",
+    ("key",),
+)
 SPECS = (REQUESTS, ERRORS, IN_FLIGHT, REJECTED, TTFT, ITL, E2E, PROMPT_TOKENS,
          GENERATION_TOKENS, IMAGES, MAX_ONGOING, ADAPTER_LOADS, ADAPTER_EVICTIONS,
-         ADAPTERS_LOADED)  # fmt: skip
+         ADAPTERS_LOADED, KEY_REQUESTS, KEY_TOKENS)  # fmt: skip
 
 
 class MetricsBackend(Protocol):
@@ -226,6 +238,8 @@ class ModelEdgeMetrics:
         self._adapter_evictions = partial(made[ADAPTER_EVICTIONS.name].inc, tags=tags)
         self._adapters_loaded = partial(made[ADAPTERS_LOADED.name].set, tags=tags)
         self._adapters_loaded_value: int | None = None
+        self._key_requests = made[KEY_REQUESTS.name].inc
+        self._key_tokens = made[KEY_TOKENS.name].inc
         self._by_status: dict[str, dict[str, str]] = {}
         self._errors = {t: {**tags, "error_type": t} for t in ERROR_TYPES}
         self._rejected = {r: {**tags, "reason": r} for r in REJECT_REASONS}
@@ -259,6 +273,12 @@ class ModelEdgeMetrics:
             self._prompt(prompt)
         if generated > 0:
             self._generated(generated)
+
+    def count_key(self, name: str, outcome: str, tokens: int) -> None:
+        """One model request of the API key `name`, and the tokens charged to it."""
+        self._key_requests(1, tags={**self._tags, "key": name, "outcome": outcome})
+        if tokens > 0:
+            self._key_tokens(tokens, tags={**self._tags, "key": name})
 
     def count_images(self, count: int) -> None:
         """Images accepted in one request for this model."""

@@ -85,6 +85,9 @@ class EnginePlan(_Frozen):
         ..., description="Block size and batch limits, passed to vLLM as planned."
     )
     log_requests: bool = Field(..., description="Whether vLLM logs requests and outputs.")
+    scheduling_policy: str = Field(
+        ..., description="vLLM `--scheduling-policy`: `priority` honours API-key priorities."
+    )
 
 
 class ImagesPlan(_Frozen):
@@ -248,6 +251,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
             cpu_kv_cache_gib=eng.cpu_kv_cache_gib if device.is_cpu else None,
             scheduler=fit.scheduler,
             log_requests=log_requests,
+            scheduling_policy=eng.scheduling_policy,
         ),
         images=ImagesPlan(per_prompt=images, limits=model.multimodal),
         cpu=cpu,

@@ -41,6 +41,7 @@ def vllm_argv(plan: ModelPlan, *, checkpoint: str) -> list[str]:
         "--generation-config", "auto",
         # usage.prompt_tokens_details.cached_tokens: clients see their prefix-cache hits.
         "--enable-prompt-tokens-details",
+        "--scheduling-policy", eng.scheduling_policy,
     ]  # fmt: skip
     if plan.tokenizer:
         argv += ["--tokenizer", plan.tokenizer]

@@ -31,6 +31,7 @@ from gemma_serve.api.edge import build_edge
 from gemma_serve.api.paths import is_admin
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.errors import ModelNotFound, Overloaded, RequestError
+from gemma_serve.metrics import create_edge_metrics
 from gemma_serve.planner import ModelPlan
 from gemma_serve.serve.adapter_routes import AdapterRoute, AdapterRoutes, broadcast_http
 from gemma_serve.serve.readiness import ServeReadiness
@@ -158,6 +159,7 @@ class Gateway:
             server=config,
             keys=load_api_keys(config),
             readiness=readiness,
+            on_key=_key_counter(),
         )
 
     async def __serve_build_asgi_app__(self) -> Any:
@@ -168,6 +170,16 @@ class Gateway:
             await _lifespan(receive, send)
         elif scope["type"] == "http":
             await self._app(scope, receive, send)
+
+
+def _key_counter() -> Any:
+    """Per-key counts of the gateway's edge, with the model the request named."""
+    metrics = create_edge_metrics()
+
+    def count(model: str, name: str, outcome: str, tokens: int) -> None:
+        metrics.for_model(model).count_key(name, outcome, tokens)
+
+    return count
 
 
 class _Asgi3:

@@ -17,6 +17,7 @@ import pytest
 from gemma_serve.api.adapters import AdapterEdge
 from gemma_serve.api.edge import build_edge
 from gemma_serve.api.errors import ErrorEdge
+from gemma_serve.config.keys import ApiKey
 from gemma_serve.config.models import DeploymentConfig, ServerConfig
 from gemma_serve.metrics import create_edge_metrics
 from gemma_serve.planner import HostFacts, ModelPlan, plan_deployment
@@ -24,7 +25,7 @@ from gemma_serve.serve.adapter_routes import AdapterRoutes
 from gemma_serve.serve.adapters import ReplicaAdapters
 from gemma_serve.serve.gateway import ModelRouter
 from tests.api.test_adapters import Engine, _adapter
-from tests.api.test_edge import KEY, ModelApi, ReplayHandle, call, openai_error, ready
+from tests.api.test_edge import KEY, ModelApi, ReplayHandle, call, keyed, openai_error, ready
 from tests.metrics.recorder import Recorder
 
 BASE, OTHER, STATIC = "base", "other", "sql"
@@ -93,7 +94,7 @@ class Broadcast:
         return answers
 
 
-def single(tmp_path: Path, keys: list[bytes]) -> tuple[Any, list[Replica], list[str | None]]:
+def single(tmp_path: Path, keys: list[ApiKey]) -> tuple[Any, list[Replica], list[str | None]]:
     plan = _plans(tmp_path)[0]
     replica = Replica(plan)
     app = build_edge(replica.app, plans=[plan], server=ServerConfig(), keys=keys,
@@ -102,7 +103,7 @@ def single(tmp_path: Path, keys: list[bytes]) -> tuple[Any, list[Replica], list[
     return app, [replica], []
 
 
-def gateway(tmp_path: Path, keys: list[bytes]) -> tuple[Any, list[Replica], list[str | None]]:
+def gateway(tmp_path: Path, keys: list[ApiKey]) -> tuple[Any, list[Replica], list[str | None]]:
     plans = _plans(tmp_path)
     replicas, ids = [Replica(plans[0]), Replica(plans[0])], []
     router = ModelRouter(
@@ -154,7 +155,7 @@ async def test_admin_calls_are_routes_behind_the_key(shape: Any, tmp_path: Path)
     closed, replicas, _ = shape(tmp_path, [])
     r = await call(closed, "POST", "/v1/load_lora_adapter", json=body)
     assert "none is configured" in openai_error(r, 401)["message"]
-    app, replicas, _ = shape(tmp_path, [KEY.encode()])
+    app, replicas, _ = shape(tmp_path, keyed(KEY))
     openai_error(await call(app, "POST", "/v1/load_lora_adapter", json=body), 401)
     r = await call(app, "GET", "/v1/load_lora_adapter", headers=AUTH)
     assert openai_error(r, 405) and r.headers["allow"] == "POST"
@@ -175,7 +176,7 @@ async def test_admin_calls_are_routes_behind_the_key(shape: Any, tmp_path: Path)
 
 async def test_the_gateway_refuses_admin_calls_when_no_model_loads_adapters() -> None:
     router = ModelRouter({OTHER: ReplayHandle(ModelApi())})
-    app = build_edge(router, plans=[], server=ServerConfig(), keys=[KEY.encode()],
+    app = build_edge(router, plans=[], server=ServerConfig(), keys=keyed(KEY),
                      readiness=ready())  # fmt: skip
     r = await call(app, "POST", "/v1/load_lora_adapter", json={"lora_name": "x"}, headers=AUTH)
     assert "lora.directory" in openai_error(r, 400)["message"]

@@ -18,6 +18,7 @@ import pytest
 from gemma_serve.api.auth import caller
 from gemma_serve.api.edge import build_edge
 from gemma_serve.api.health import ReplicaCount
+from gemma_serve.config.keys import ApiKey, bare_keys
 from gemma_serve.config.loader import load_config
 from gemma_serve.config.models import ServerConfig
 from gemma_serve.planner import HostFacts, ModelPlan, plan_deployment
@@ -25,6 +26,13 @@ from gemma_serve.serve.gateway import ModelRouter
 from tests.e2e.test_edge import AUTH_CASES, AUTH_IDS, WRONG_KEY, expected_status
 
 KEY = "k-1"
+
+
+def keyed(*keys: str) -> list[ApiKey]:
+    """Bare API keys, as `load_api_keys` makes them."""
+    return bare_keys(list(keys), source="test")
+
+
 MULTI = Path(__file__).resolve().parents[1] / "e2e" / "multi.yaml"
 A, B = "gemma-3-270m-a", "gemma-3-270m-b"
 
@@ -87,13 +95,13 @@ def ready(*models: str, n: int = 1) -> Any:
     return counts
 
 
-def single(api: ModelApi, keys: list[bytes], readiness: Any = None, **server: Any) -> Any:
+def single(api: ModelApi, keys: list[ApiKey], readiness: Any = None, **server: Any) -> Any:
     plan = plans()[:1]
     return build_edge(api, plans=plan, server=ServerConfig(**server), keys=keys,
                       readiness=readiness or ready(A))  # fmt: skip
 
 
-def gateway(api: ModelApi, keys: list[bytes], readiness: Any = None, **server: Any) -> Any:
+def gateway(api: ModelApi, keys: list[ApiKey], readiness: Any = None, **server: Any) -> Any:
     router = ModelRouter({A: ReplayHandle(api), B: ReplayHandle(api)})
     return build_edge(router, plans=plans(), server=ServerConfig(**server), keys=keys,
                       readiness=readiness or ready(A, B))  # fmt: skip
@@ -124,7 +132,7 @@ async def test_the_auth_matrix(shape: Any, case: tuple[str, str, str, Any], key:
                "wrong": {"authorization": f"Bearer {WRONG_KEY}"}, "none": {}}[key]  # fmt: skip
     if body is not None:
         body = {k: A if v == "MODEL" else v for k, v in body.items()}
-    r = await call(shape(api, [KEY.encode()]), method, path, json=body, headers=headers)
+    r = await call(shape(api, keyed(KEY)), method, path, json=body, headers=headers)
     status = expected_status(name, key)
     if status >= 400:
         openai_error(r, status)
@@ -156,12 +164,12 @@ async def test_models_come_from_the_plans(shape: Any) -> None:
 @SHAPES
 async def test_the_model_hears_which_key_called(shape: Any) -> None:
     api = ModelApi()
-    app = shape(api, [b"other", KEY.encode()])
+    app = shape(api, keyed("other", KEY))
     body, auth = {"model": A, "prompt": "hi"}, {"authorization": f"Bearer {KEY}"}
     r = await call(app, "POST", "/v1/completions", json=body, headers=auth)
     assert r.status_code == 200
     if shape is single:  # behind the gateway, the replica gets the request, not the state
-        assert api.seen[-1][3] == 1
+        assert api.seen[-1][3].name == "test-2"  # the second key matched
 
 
 @SHAPES
@@ -197,7 +205,7 @@ async def test_the_gateway_routes_by_model_and_refuses_an_unknown_one() -> None:
 @SHAPES
 async def test_health_says_how_many_replicas_are_ready(shape: Any) -> None:
     models = [A] if shape is single else [A, B]
-    app = shape(ModelApi(), [KEY.encode()], readiness=ready(*models, n=2))
+    app = shape(ModelApi(), keyed(KEY), readiness=ready(*models, n=2))
     r = await call(app, "GET", "/health")
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "models": {m: {"ready": 2, "replicas": 2} for m in models}}
@@ -225,7 +233,7 @@ async def test_health_is_503_when_the_counts_cannot_be_read(shape: Any) -> None:
 @SHAPES
 async def test_metrics_is_a_404_naming_the_scrape_target_without_a_key(shape: Any) -> None:
     api = ModelApi()
-    r = await call(shape(api, [KEY.encode()], metrics_port=9999), "GET", "/metrics")
+    r = await call(shape(api, keyed(KEY), metrics_port=9999), "GET", "/metrics")
     message = openai_error(r, 404)["message"]
     assert "metrics agent" in message and "9999" in message, message
     assert api.seen == []

@@ -32,6 +32,8 @@ EXPECTED = {
     "gemma_serve_lora_adapter_loads": ("counter", {"model", "ReplicaId"}),
     "gemma_serve_lora_adapter_evictions": ("counter", {"model", "ReplicaId"}),
     "gemma_serve_lora_adapters_loaded": ("gauge", {"model", "ReplicaId"}),
+    "gemma_serve_key_requests": ("counter", {"model", "key", "outcome", "ReplicaId"}),
+    "gemma_serve_key_tokens_charged": ("counter", {"model", "key", "ReplicaId"}),
 }
 
 
@@ -63,7 +65,8 @@ def test_nothing_is_invented_before_traffic() -> None:
     for name in ("gemma_serve_requests", "gemma_serve_request_errors",
                  "gemma_serve_requests_rejected", "gemma_serve_images",
                  "gemma_serve_lora_adapter_loads", "gemma_serve_lora_adapter_evictions",
-                 "gemma_serve_lora_adapters_loaded"):  # fmt: skip
+                 "gemma_serve_lora_adapters_loaded", "gemma_serve_key_requests",
+                 "gemma_serve_key_tokens_charged"):  # fmt: skip
         assert not recorder.values[name], name
     model.set_max_ongoing_requests(8)
     assert recorder.value("gemma_serve_max_ongoing_requests", model="m") == 8

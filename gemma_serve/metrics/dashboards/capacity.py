@@ -119,4 +119,18 @@ def build() -> Board:
         ],
         unit="short",
     )
+
+    b.row("API keys")
+    b.timeseries(
+        "Requests/s by key",
+        "Model requests per API key name, admitted and refused by the key's budget (429).",
+        [(rate(e.KEY_REQUESTS.exported, EDGE, "key, outcome"), "{{key}} {{outcome}}")],
+        unit="reqps",
+    )
+    b.timeseries(
+        "Tokens charged/s by key",
+        "Tokens charged to each key's budget on admission (prompt estimate + max output).",
+        [(rate(e.KEY_TOKENS.exported, EDGE, "key"), "{{key}}")],
+        unit="short",
+    )
     return b
