@@ -18,8 +18,10 @@ METRICS = "/metrics"
 MODELS = "/v1/models"
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
-#: POST paths that run the engine.
-GENERATION_PATHS = frozenset({COMPLETIONS, CHAT})
+RESPONSES = "/v1/responses"
+MESSAGES = "/v1/messages"
+#: POST paths that run the engine (measured; a LoRA adapter's name served on each).
+GENERATION_PATHS = frozenset({COMPLETIONS, CHAT, RESPONSES, MESSAGES})
 LOAD_LORA = "/v1/load_lora_adapter"
 UNLOAD_LORA = "/v1/unload_lora_adapter"
 #: POST paths that change a model's dynamic LoRA adapters (vLLM's bodies, our cache).
@@ -35,8 +37,8 @@ ROUTES: Mapping[str, frozenset[str]] = {
     MODELS: _GET,
     COMPLETIONS: _POST,
     CHAT: _POST,
-    "/v1/responses": _POST,
-    "/v1/messages": _POST,
+    RESPONSES: _POST,
+    MESSAGES: _POST,
     "/v1/messages/count_tokens": _POST,
     "/tokenize": _POST,
     "/detokenize": _POST,
