@@ -79,7 +79,7 @@ def test_without_tools_the_tool_template_renders_gemmas_own_prompt(checkpoint_27
         [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
     ]  # fmt: skip
     for chat in chats:
-        own = tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-        assert tok.apply_chat_template(
-            chat, chat_template=tool, tokenize=False, add_generation_prompt=True
-        ) == own
+        kw = {"tokenize": False, "add_generation_prompt": True}
+        assert tok.apply_chat_template(chat, chat_template=tool, **kw) == tok.apply_chat_template(
+            chat, **kw
+        )
