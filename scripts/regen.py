@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gemma_serve.api.paths import not_exposed_markdown  # noqa: E402
 from gemma_serve.catalogue._render import helm_catalogue, kinds_module  # noqa: E402
 from gemma_serve.k8s.ray_env import helm_ray_env, with_ray_env  # noqa: E402
 from gemma_serve.planner.fits import readme_section  # noqa: E402
@@ -29,17 +30,19 @@ def _dockerfile(relative: str) -> Callable[[], str]:
     return lambda: with_ray_env((ROOT / relative).read_text())
 
 
-def _spliced(relative: str, marker: str, render: Callable[[], str]) -> Callable[[], str]:
-    """A renderer of `relative` whose text between `<!-- marker:begin/end -->` is `render()`."""
+def _spliced(relative: str, *parts: tuple[str, Callable[[], str]]) -> Callable[[], str]:
+    """A renderer of `relative`: the text between each `<!-- marker:begin/end -->` is `render()`."""
 
     def full() -> str:
         text = (ROOT / relative).read_text()
-        begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-        head, found, rest = text.partition(begin)
-        _, found_end, tail = rest.partition(end)
-        if not (found and found_end):
-            raise SystemExit(f"{relative}: markers {begin} ... {end} are missing")
-        return f"{head}{begin}\n{render()}\n{end}{tail}"
+        for marker, render in parts:
+            begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+            head, found, rest = text.partition(begin)
+            _, found_end, tail = rest.partition(end)
+            if not (found and found_end):
+                raise SystemExit(f"{relative}: markers {begin} ... {end} are missing")
+            text = f"{head}{begin}\n{render()}\n{end}{tail}"
+        return text
 
     return full
 
@@ -51,8 +54,11 @@ RENDERED: dict[str, Callable[[], str]] = {
     "helm/gemma-serve/templates/_rayenv.tpl": helm_ray_env,
     "docker/Dockerfile": _dockerfile("docker/Dockerfile"),
     "docker/Dockerfile.cpu": _dockerfile("docker/Dockerfile.cpu"),
-    # The quantized-fits table: the planner over every variant x format x GPU kind.
-    "README.md": _spliced("README.md", "quant-table", readme_section),
+    # The quantized-fits table: the planner over every variant x format x GPU kind; the
+    # vLLM routes the edge does not expose (gemma_serve.api.paths).
+    "README.md": _spliced(
+        "README.md", ("quant-table", readme_section), ("endpoints-hidden", not_exposed_markdown)
+    ),
 }
 #: Generators that own their files, run as modules with an optional `--check`.
 MODULES = [

@@ -13,6 +13,8 @@ from typing import Any
 from gemma_serve.errors import GemmaServeError
 
 logger = logging.getLogger(__name__)
+#: The fields of OpenAI's error object.
+_OPENAI_FIELDS = frozenset({"message", "type", "param", "code"})
 
 
 def error_body(message: str, *, status: int, error_type: str, param: str | None = None) -> bytes:
@@ -97,20 +99,34 @@ class ErrorEdge:
 def openai_error(
     start: dict[str, Any], body: bytes
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """`body` if it already is `{"error": ...}`, else the same status with it wrapped."""
+    """`body` if it already is OpenAI's `{"error": ...}`, else the same status in that shape.
+
+    Anthropic's `{"type": "error", "error": {"type", "message"}}` (vLLM's
+    `/v1/messages`) keeps its fields and gains OpenAI's: either client reads it.
+    """
     status = int(start["status"])
     headers = list(start.get("headers", ()))
+    kind = "invalid_request_error" if status < 500 else "internal_error"
     try:
         parsed = json.loads(body)
     except ValueError:
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        return status, headers, body
+        error = parsed["error"]
+        if _OPENAI_FIELDS <= error.keys():
+            return status, headers, body
+        filled = {"message": "error", "type": kind, "param": None, "code": status, **error}
+        new = json.dumps({**parsed, "error": filled}).encode()
+        return status, _json_headers(headers, new), new
     detail = parsed.get("detail", parsed) if isinstance(parsed, dict) else parsed
     message = detail if isinstance(detail, str) else json.dumps(detail) if detail else ""
-    kind = "invalid_request_error" if status < 500 else "internal_error"
     new = error_body(message or body.decode(errors="replace")[:500] or "error",
                      status=status, error_type=kind)  # fmt: skip
+    return status, _json_headers(headers, new), new
+
+
+def _json_headers(headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
+    """`headers` for a new JSON `body`: its own content type and length."""
     kept = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
-    kept += [(b"content-type", b"application/json"), (b"content-length", str(len(new)).encode())]
-    return status, kept, new
+    length = str(len(body)).encode()
+    return [*kept, (b"content-type", b"application/json"), (b"content-length", length)]

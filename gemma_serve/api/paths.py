@@ -18,8 +18,10 @@ METRICS = "/metrics"
 MODELS = "/v1/models"
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
-#: POST paths that run the engine.
-GENERATION_PATHS = frozenset({COMPLETIONS, CHAT})
+RESPONSES = "/v1/responses"
+MESSAGES = "/v1/messages"
+#: POST paths that run the engine (measured; a LoRA adapter's name served on each).
+GENERATION_PATHS = frozenset({COMPLETIONS, CHAT, RESPONSES, MESSAGES})
 LOAD_LORA = "/v1/load_lora_adapter"
 UNLOAD_LORA = "/v1/unload_lora_adapter"
 #: POST paths that change a model's dynamic LoRA adapters (vLLM's bodies, our cache).
@@ -35,14 +37,49 @@ ROUTES: Mapping[str, frozenset[str]] = {
     MODELS: _GET,
     COMPLETIONS: _POST,
     CHAT: _POST,
-    "/v1/responses": _POST,
-    "/v1/messages": _POST,
+    RESPONSES: _POST,
+    MESSAGES: _POST,
     "/v1/messages/count_tokens": _POST,
     "/tokenize": _POST,
     "/detokenize": _POST,
     LOAD_LORA: _POST,
     UNLOAD_LORA: _POST,
 }
+#: vLLM 0.32 app routes gemma-serve does not expose (each answers the edge's 404), by why.
+#: README "Endpoints" lists them; tests/e2e/test_edge.py sends each on both shapes.
+NOT_EXPOSED: Mapping[str, tuple[str, ...]] = {
+    "prompt rendering without generation (vLLM's debugging aid)": (
+        "/v1/completions/render", "/v1/chat/completions/render", "/v1/responses/render",
+        "/v1/messages/render", "/v1/completions/derender", "/v1/chat/completions/derender",
+    ),
+    "stored responses (vLLM keeps them in one replica's memory: a second replica or a "
+    "restart loses them)": ("/v1/responses/{id}", "/v1/responses/{id}/cancel"),
+    "batch, token-in and other vendors' APIs": (
+        "/v1/chat/completions/batch", "/inference/v1/generate", "/invocations",
+        "/cohere/v2/chat", "/v1/systemone",
+    ),
+    "pooling, embedding, scoring and audio (a generative Gemma 3 serves none)": (
+        "/pooling", "/classify", "/v1/embeddings", "/v2/embed", "/score", "/v1/score",
+        "/rerank", "/v1/rerank", "/v2/rerank", "/generative_scoring",
+        "/v1/audio/transcriptions", "/v1/audio/translations",
+    ),
+    "probes and server facts (`/health` answers for the deployment)": (
+        "/ping", "/ready", "/readyz", "/load", "/version", "/server_info", "/tokenizer_info",
+    ),
+    "engine control and dev mode (sleep, pause, profiling, caches, weights, elastic scaling, "
+    "fault tolerance)": (
+        "/sleep", "/wake_up", "/is_sleeping", "/pause", "/resume", "/is_paused",
+        "/start_profile", "/stop_profile", "/reset_prefix_cache", "/reset_mm_cache",
+        "/reset_encoder_cache", "/release_kv_cache_memory", "/abort_requests",
+        "/collective_rpc", "/get_world_size", "/kv_event_sources", "/update_weights",
+        "/start_weight_update", "/finish_weight_update", "/update_weight_version",
+        "/weight_info", "/weight_checker", "/init_weight_transfer_engine",
+        "/shutdown_weight_transfer_engine", "/start_draft_weight_update",
+        "/scale_elastic_ep", "/is_scaling_elastic_ep", "/fault_tolerance/apply",
+        "/fault_tolerance/status",
+    ),
+    "API docs": ("/docs", "/redoc", "/openapi.json"),
+}  # fmt: skip
 #: Routes open without an API key: probes, and the scrape (counts, never content).
 OPEN_PATHS = frozenset({HEALTH, METRICS})
 #: POST routes whose body names the model that serves them (required there).
@@ -71,4 +108,11 @@ def is_model_routed(scope: Mapping[str, Any]) -> bool:
         scope["type"] == "http"
         and scope.get("method") == "POST"
         and scope.get("path") in MODEL_ROUTED_PATHS
+    )
+
+
+def not_exposed_markdown() -> str:
+    """README's list of vLLM routes the edge answers 404 (`make regen`)."""
+    return "\n".join(
+        f"- {why}: " + ", ".join(f"`{p}`" for p in paths) for why, paths in NOT_EXPOSED.items()
     )

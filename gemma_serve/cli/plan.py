@@ -218,6 +218,7 @@ def render(plan: ModelPlan) -> Table:
         ("tensor parallel size", str(plan.tensor_parallel_size)),
         ("max model len", f"{plan.max_model_len:,} tokens"),
         ("images per prompt", str(plan.images.per_prompt)),
+        ("tools (tool call parser)", plan.tools.parser if plan.tools else "off"),
         ("engine", "eager" if plan.engine.enforce_eager else "compiled"),
         ("weights format", _format(plan)),
         ("KV cache dtype", plan.engine.kv_cache_dtype),

@@ -11,6 +11,7 @@ from gemma_serve.config.models import (
     MultimodalConfig,
     ServerConfig,
 )
+from gemma_serve.config.tools import ToolsConfig
 
 __all__ = [
     "EMBEDDED_270M",
@@ -22,6 +23,7 @@ __all__ = [
     "ModelConfig",
     "MultimodalConfig",
     "ServerConfig",
+    "ToolsConfig",
     "default_config",
     "load_config",
     "validate_config",

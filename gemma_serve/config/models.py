@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from gemma_serve.catalogue import dtype_problem, quant_problem
 from gemma_serve.config._kinds import AcceleratorName, Dtype, QuantMethod, Scheme
 from gemma_serve.config.lora import LoraConfig
+from gemma_serve.config.tools import ToolsConfig
 
 Variant = Literal["270m", "1b", "4b", "12b", "27b"]
 Flavour = Literal["pt", "it"]
@@ -238,10 +239,18 @@ class ModelConfig(_Strict):
         default_factory=MultimodalConfig, description="Image limits."
     )
     chat_template: str | None = Field(
-        None, description="Jinja chat template path; default the checkpoint's own."
+        None,
+        description="Jinja chat template: a path on every node, or `builtin:<file>` (shipped "
+        "in gemma_serve/models/templates). Default: with tools on, the tools' template "
+        "(`tools.chat_template`); with tools off, the checkpoint's own.",
     )
     lora: LoraConfig | None = Field(
         None, description="LoRA adapters served on this model (off when unset)."
+    )
+    tools: ToolsConfig = Field(
+        default_factory=ToolsConfig,
+        description="Tool calling (`tools`, `tool_choice`): on by default, with vLLM's "
+        "pythonic parser and its Gemma 3 tool chat template.",
     )
 
     @field_validator("dtype", mode="before")
@@ -257,6 +266,16 @@ class ModelConfig(_Strict):
         tp = self.tensor_parallel_size
         if isinstance(tp, int) and tp < 1:
             raise ValueError(f"tensor_parallel_size={tp} must be >= 1 or 'auto'")
+        return self
+
+    @model_validator(mode="after")
+    def _one_template(self) -> ModelConfig:
+        given = self.tools.chat_template
+        if self.tools.enabled and given and self.chat_template and given != self.chat_template:
+            raise ValueError(
+                f"chat_template={self.chat_template!r} and tools.chat_template={given!r}: "
+                "a model renders with one template; set one of them"
+            )
         return self
 
 

@@ -188,7 +188,8 @@ def _usage_from_state(scope: Scope) -> tuple[int, int] | None:
 
 
 def usage_from_json(data: bytes) -> tuple[int, int] | None:
-    """(prompt, completion) tokens of the last `"usage": {...}` object in `data`, if any."""
+    """(prompt, completion) tokens of the last `"usage": {...}` object in `data`, if any
+    (OpenAI's `prompt_tokens`/`completion_tokens`, or `input_tokens`/`output_tokens`)."""
     at = data.rfind(_USAGE)
     while at >= 0:
         rest = data[at + len(_USAGE) :].lstrip()
@@ -199,6 +200,8 @@ def usage_from_json(data: bytes) -> tuple[int, int] | None:
                 usage = None
             if isinstance(usage, dict):
                 prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+                if prompt is None:  # the Responses and Anthropic Messages APIs' names
+                    prompt, completion = usage.get("input_tokens"), usage.get("output_tokens")
                 if isinstance(prompt, int) and isinstance(completion, int):
                     return prompt, completion
             return None

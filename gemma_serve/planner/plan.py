@@ -32,6 +32,7 @@ from gemma_serve.planner.fit import fit_model
 from gemma_serve.planner.lora import LoraPlan, resolve_lora
 from gemma_serve.planner.memory import dtype_bytes
 from gemma_serve.planner.scheduler import SchedulerSettings
+from gemma_serve.planner.tools import ToolsPlan, resolve_tools
 
 #: How a request picks a replica (`direct`: one replica, HAProxy reaches it).
 Routing = Literal["direct", "prefix_aware", "power_of_two"]
@@ -140,7 +141,11 @@ class ModelPlan(_Frozen):
     flavour: Literal["pt", "it"] = Field(..., description="Pretrained or instruction-tuned.")
     source: str = Field(..., description="Checkpoint as configured (resolved on the node).")
     tokenizer: str | None = Field(..., description="Tokenizer location if not the checkpoint's.")
-    chat_template: str | None = Field(..., description="Chat template path, if not the own.")
+    chat_template: str | None = Field(
+        ...,
+        description="Chat template (a path, or `builtin:<file>` resolved on the node); None: "
+        "the checkpoint's own. With tools on, the tool template.",
+    )
     max_model_len: int = Field(..., description="Context length in tokens.")
     max_output_tokens: int = Field(..., description="Largest `max_tokens` accepted.")
     accelerator: Accelerator = Field(..., description="The device kind of each rank.")
@@ -159,6 +164,7 @@ class ModelPlan(_Frozen):
     )
     capacity: CapacityPlan = Field(..., description="Memory and KV arithmetic at this plan.")
     lora: LoraPlan | None = Field(None, description="LoRA adapters and buffers (None: off).")
+    tools: ToolsPlan | None = Field(None, description="Tool calling (None: off).")
 
     @property
     def max_replicas(self) -> int:
@@ -227,13 +233,14 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
             f"lora.max_loras={lora.max_loras} exceeds the {fit.scheduler.max_num_seqs} "
             "sequences one batch holds (engine.max_num_seqs)"
         )
+    tools, chat_template = resolve_tools(model)
     return ModelPlan(
         name=model.name,
         variant=variant,
         flavour=model.flavour,
         source=model.source,
         tokenizer=model.tokenizer,
-        chat_template=model.chat_template,
+        chat_template=chat_template,
         max_model_len=model.max_model_len,
         max_output_tokens=model.max_output_tokens,
         accelerator=device,
@@ -262,6 +269,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
         routing=_routing(auto, lora),
         capacity=fit.capacity,
         lora=lora,
+        tools=tools,
     )
 
 

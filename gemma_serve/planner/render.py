@@ -15,6 +15,7 @@ from typing import Any
 
 from gemma_serve.planner.lora import LoraPlan
 from gemma_serve.planner.plan import PROBE_SLOTS, ModelPlan
+from gemma_serve.planner.tools import template_on_node
 
 
 def vllm_argv(plan: ModelPlan, *, checkpoint: str) -> list[str]:
@@ -56,8 +57,13 @@ def vllm_argv(plan: ModelPlan, *, checkpoint: str) -> list[str]:
         argv.append("--enforce-eager")
     if eng.quantization is not None:
         argv += ["--quantization", eng.quantization]
-    if plan.chat_template:
-        argv += ["--chat-template", plan.chat_template]
+    template = template_on_node(plan.chat_template)
+    if template:
+        argv += ["--chat-template", template]
+    if plan.tools is not None:
+        # `auto` parsed by the parser; `required` and named calls constrained by vLLM's
+        # structured output (the JSON schema of the tools), whatever the parser.
+        argv += ["--enable-auto-tool-choice", "--tool-call-parser", plan.tools.parser]
     if eng.log_requests:
         argv += ["--enable-log-requests", "--enable-log-outputs"]
     if plan.lora is not None:

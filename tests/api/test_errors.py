@@ -30,3 +30,15 @@ def test_non_json_bodies_are_wrapped_too() -> None:
     status, _, body = openai_error(_start(500), b"Internal Server Error")
     assert status == 500
     assert json.loads(body)["error"]["message"] == "Internal Server Error"
+
+
+def test_anthropic_errors_gain_openais_fields_and_keep_their_own() -> None:
+    """vLLM's /v1/messages answers Anthropic's shape: both clients must read it."""
+    original = b'{"type": "error", "error": {"type": "NotFoundError", "message": "no model"}}'
+    status, headers, body = openai_error(_start(404), original)
+    assert status == 404
+    parsed = json.loads(body)
+    assert parsed["type"] == "error"
+    assert parsed["error"] == {"message": "no model", "type": "NotFoundError", "param": None,
+                               "code": 404}  # fmt: skip
+    assert (b"content-length", str(len(body)).encode()) in headers

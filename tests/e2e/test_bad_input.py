@@ -58,6 +58,32 @@ CASES: list[tuple[str, str, Any, int]] = [
     ),
     ("stop wrong type", COMP, {"model": M, "prompt": "hi", "stop": 5}, 400),
     ("body is a list", COMP, [1, 2, 3], 400),
+    ("unknown model, responses", "/responses", {"model": "gpt-4", "input": "hi"}, 404),
+    (
+        "max_output_tokens over context, responses",
+        "/responses",
+        {"model": M, "input": "hi", "max_output_tokens": 10**6},
+        400,
+    ),
+    ("missing model, messages", "/messages", {"max_tokens": 1, "messages": USER}, 400),
+    (
+        "unknown model, messages",
+        "/messages",
+        {"model": "gpt-4", "max_tokens": 1, "messages": USER},
+        404,
+    ),
+    (
+        "max_tokens over context, messages",
+        "/messages",
+        {"model": M, "max_tokens": 10**6, "messages": USER},
+        400,
+    ),
+    (
+        "messages not a list, messages",
+        "/messages",
+        {"model": M, "max_tokens": 1, "messages": "hi"},
+        400,
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ import httpx
 import psutil
 import pytest
 
+from gemma_serve.api.paths import NOT_EXPOSED
 from tests.conftest import DEFAULT_KEY, MULTI_KEY
 from tests.stack import ROOT, Stack, free_port
 
@@ -39,13 +40,25 @@ REQUESTS: list[tuple[str, str, str, Any]] = [
     ("health", "GET", "/health", None),
     ("wrong method on health", "POST", "/health", None),
     ("metrics", "GET", "/metrics", None),
+    ("responses", "POST", "/v1/responses",
+     {"model": "MODEL", "input": "hi", "max_output_tokens": 1}),
+    ("messages", "POST", "/v1/messages",
+     {"model": "MODEL", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}),
+    ("count tokens", "POST", "/v1/messages/count_tokens",
+     {"model": "MODEL", "messages": [{"role": "user", "content": "hi"}]}),
+    ("tokenize", "POST", "/tokenize", {"model": "MODEL", "prompt": "hi"}),
+    ("detokenize", "POST", "/detokenize", {"model": "MODEL", "tokens": [2, 9259]}),
+    # vLLM's own routes gemma-serve does not expose: the edge's 404 before any model.
+    *((f"not exposed {p}", "POST", p.replace("{id}", "resp_1"), {"model": "MODEL"})
+      for paths in NOT_EXPOSED.values() for p in paths),
 ]  # fmt: skip
 #: Status with the right key; without a key or with a wrong one, 401 unless open.
 WITH_KEY = {
     "models": 200, "completions": 200, "chat": 200, "unknown path": 404,
     "unknown path, POST": 404, "vLLM route not exposed": 404, "wrong method": 405,
     "wrong method on models": 405, "health": 200, "wrong method on health": 405,
-    "metrics": 404,
+    "metrics": 404, "responses": 200, "messages": 200, "count tokens": 200, "tokenize": 200,
+    "detokenize": 200, **{r[0]: 404 for r in REQUESTS if r[0].startswith("not exposed ")},
 }  # fmt: skip
 #: Answered without a key (the probe; the scrape's 404 naming where metrics are):
 #: the same whatever key is sent.

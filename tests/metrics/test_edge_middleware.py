@@ -268,6 +268,8 @@ def test_usage_from_json() -> None:
     assert usage_from_json(text) is None
     assert usage_from_json(b'{"usage": null}') is None
     assert usage_from_json(b"data: [DONE]") is None
+    # /v1/responses and /v1/messages count with their own names.
+    assert usage_from_json(b'{"usage": {"input_tokens": 3, "output_tokens": 4}}') == (3, 4)
 
 
 async def test_per_chunk_overhead_is_small() -> None:
