@@ -12,8 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: `chat_template` values naming a template shipped in gemma-serve (resolved on the node).
 BUILTIN_PREFIX = "builtin:"
-#: vLLM's Gemma 3 pythonic tool template (examples/tool_chat_template_gemma3_pythonic.jinja).
-GEMMA3_PYTHONIC = f"{BUILTIN_PREFIX}tool_chat_template_gemma3_pythonic.jinja"
 
 
 class _Strict(BaseModel):
@@ -42,5 +40,6 @@ class ToolsConfig(_Strict):
         description="Chat template that renders `tools`, tool calls and tool results: a "
         "Jinja file on every node, or `builtin:<file>` (one shipped in "
         "gemma_serve/models/templates). Default: `models[].chat_template` if set, else "
-        f"`{GEMMA3_PYTHONIC}` (vLLM's Gemma 3 pythonic tool template).",
+        "the checkpoint's own (Gemma 3's renders no tool definitions: give vLLM's "
+        "examples/tool_chat_template_gemma3_pythonic.jinja here for `auto`).",
     )

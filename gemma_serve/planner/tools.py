@@ -12,7 +12,7 @@ from importlib.resources import files
 from pydantic import BaseModel, ConfigDict, Field
 
 from gemma_serve.config.models import ModelConfig
-from gemma_serve.config.tools import BUILTIN_PREFIX, GEMMA3_PYTHONIC
+from gemma_serve.config.tools import BUILTIN_PREFIX
 from gemma_serve.errors import PlanError
 
 #: The package whose `templates/` directory holds the `builtin:` chat templates.
@@ -34,7 +34,7 @@ def resolve_tools(model: ModelConfig) -> tuple[ToolsPlan | None, str | None]:
         template = model.chat_template
         plan = None
     else:
-        template = tools.chat_template or model.chat_template or GEMMA3_PYTHONIC
+        template = tools.chat_template or model.chat_template
         plan = ToolsPlan(parser=tools.parser)
     if template is not None and template.startswith(BUILTIN_PREFIX):
         builtin_path(template)  # an unknown name fails here, not on the node

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from gemma_serve.config import load_config
-from gemma_serve.config.tools import GEMMA3_PYTHONIC
 from gemma_serve.errors import ConfigError, PlanError
 from gemma_serve.planner import HostFacts, ModelPlan, launch_on_node, plan_deployment
 from gemma_serve.planner.render import vllm_argv
@@ -28,16 +27,14 @@ def _flag(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
-def test_the_default_model_serves_tools_with_the_gemma3_pythonic_template() -> None:
+def test_the_default_model_serves_tools_with_its_own_template() -> None:
     plan = _plan()
     assert plan.tools is not None and plan.tools.parser == "pythonic"
-    assert plan.chat_template == GEMMA3_PYTHONIC  # a name: resolved where the replica runs
+    assert plan.chat_template is None  # the checkpoint's own
     argv = _argv(plan)
     assert "--enable-auto-tool-choice" in argv
     assert _flag(argv, "--tool-call-parser") == "pythonic"
-    template = Path(_flag(argv, "--chat-template"))
-    assert template.resolve() == (TEMPLATES / "tool_chat_template_gemma3_pythonic.jinja").resolve()
-    assert "vllm-project/vllm" in template.read_text().splitlines()[1]  # names its source
+    assert "--chat-template" not in argv
 
 
 def test_tools_off_leaves_the_checkpoints_template() -> None:
@@ -64,22 +61,3 @@ def test_two_different_templates_are_refused_and_unknown_builtins_named() -> Non
     with pytest.raises(PlanError, match=r"builtin:gemma3_chat\.jinja"):
         _plan("models.0.chat_template=builtin:nope.jinja")
     assert _plan("models.0.chat_template=builtin:gemma3_chat.jinja").chat_template
-
-
-def test_without_tools_the_tool_template_renders_gemmas_own_prompt(checkpoint_270m: Path) -> None:
-    """The default template changed to the tool one: chats without tools see the same prompt."""
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(checkpoint_270m)
-    tool = (TEMPLATES / "tool_chat_template_gemma3_pythonic.jinja").read_text()
-    chats = [
-        [{"role": "user", "content": "Hi"}],
-        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-         {"role": "assistant", "content": "Hello."}, {"role": "user", "content": " Again "}],
-        [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
-    ]  # fmt: skip
-    for chat in chats:
-        kw = {"tokenize": False, "add_generation_prompt": True}
-        assert tok.apply_chat_template(chat, chat_template=tool, **kw) == tok.apply_chat_template(
-            chat, **kw
-        )
