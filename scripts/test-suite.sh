@@ -6,7 +6,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp -t gemma-serve-late-XXXXXX.log)
-.venv/bin/python -m pytest -q --half late "$@" >"$log" 2>&1 &
+# The late half's engines claim their cores (gemma_serve/serve/cores.py) and keep Ray's
+# files in a temp dir of their own, as on a node of their own: the default half's engine
+# holds this host's claims. Both halves' engines share the host's cores.
+late_tmp=$(mktemp -d /tmp/gs-late-XXXX)
+TMPDIR=$late_tmp .venv/bin/python -m pytest -q --half late "$@" >"$log" 2>&1 &
 late=$!
 trap 'kill "$late" 2>/dev/null' INT TERM
 .venv/bin/python -m pytest -q --half default "$@"
@@ -15,6 +19,6 @@ wait "$late"
 second=$?
 echo "==== the late half (tests/conftest.py --half late) ===="
 cat "$log"
-rm -f "$log"
+rm -rf "$log" "$late_tmp"
 echo "default half: exit $first; late half: exit $second"
 [ "$first" -eq 0 ] && [ "$second" -eq 0 ]
