@@ -126,9 +126,9 @@ def test_the_argv_is_one_vllms_own_parser_accepts() -> None:
     assert args.enable_log_requests and args.enable_log_outputs
     assert args.max_num_seqs == plan.engine.scheduler.max_num_seqs
     assert args.block_size == 128
-    # Tools on by default: vLLM's parser knows the parser, the template is a file here.
+    # Tools on by default: vLLM's parser knows the parser; the checkpoint's own template.
     assert args.enable_auto_tool_choice and args.tool_call_parser == "pythonic"
-    assert Path(args.chat_template).is_file()
+    assert args.chat_template is None
 
 
 def test_gpu_models_are_compiled_by_default_and_reserve_cuda_graph_memory() -> None:
