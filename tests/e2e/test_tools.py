@@ -44,7 +44,8 @@ def _one_call(message: Any, city: str) -> None:
     assert message.tool_calls is not None and len(message.tool_calls) == 1, message
     call = message.tool_calls[0].function
     assert call.name == "get_weather"
-    assert json.loads(call.arguments) == {"city": city}
+    arguments = json.loads(call.arguments)  # valid JSON of the tool's schema
+    assert set(arguments) == {"city"} and city in arguments["city"], arguments
 
 
 def test_required_returns_a_valid_call(client: openai.OpenAI) -> None:
