@@ -7,7 +7,7 @@ serve: setup
 test: setup test-deps
 	.venv/bin/ruff check gemma_serve tests benchmarks
 	.venv/bin/mypy --cache-dir "$(HOME)/.cache/gemma-serve/mypy"
-	scripts/test-suite.sh
+	.venv/bin/python -m pytest -q
 
 setup:
 	@scripts/bootstrap.sh

@@ -62,41 +62,9 @@ def write_key_file(path: Path) -> Path:
     return path
 
 
-#: Modules that start vLLM engines of their own (no stack): they run with the late stacks.
-ENGINE_MODULES = ("test_capacity_vs_vllm", "test_quant_vs_vllm", "test_lora_vs_vllm")
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--half",
-        choices=("all", "default", "late"),
-        default="all",
-        help="run one half of the suite: `late` = the late stacks but the multi stack, the "
-        "cluster and the engine checks; `default` = the rest (the default stack, then the "
-        "multi stack, and the unit tests). "
-        "scripts/test-suite.sh runs both at once: one engine stack each.",
-    )
-
-
-#: The late stacks of the late half; the multi stack follows the default stack's shutdown
-#: in the default half, which balances the two halves' times.
-LATE_HALF = {*LATE_STACKS} - {"multi_stack"} | {"ray_cluster"}
-
-
-def is_late(item: pytest.Item) -> bool:
-    """Whether `item` belongs to the late half (a late stack, the cluster, its own engines)."""
-    names = set(getattr(item, "fixturenames", ()))
-    return bool(names & LATE_HALF) or item.path.stem in ENGINE_MODULES
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the requested half; order by stack: the default stack's tests, its disruptive
-    ones, its shutdown; then each late stack's tests, one late stack at a time."""
-    half = config.getoption("--half")
-    if half != "all":
-        keep = [i for i in items if is_late(i) == (half == "late")]
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
+    """Order by stack: the default stack's tests, its disruptive ones, its shutdown; then
+    each late stack's tests, one late stack at a time (at most one engine stack runs)."""
 
     def rank(item: pytest.Item) -> int:
         names = getattr(item, "fixturenames", ())

@@ -49,8 +49,8 @@ def build_model_api(
         keys=load_api_keys(server),
         readiness=readiness,
         on_reject=metrics.for_model(plan.name).count_rejected,
-        on_key=lambda _model, name, outcome, tokens: metrics.for_model(plan.name).count_key(
-            name, outcome, tokens
+        on_key=lambda _model, name, outcome, tokens: metrics.count_key(
+            plan.name, name, outcome, tokens
         ),
         dynamic_adapters=(lambda: adapters.dynamic) if adapters is not None else None,
     )

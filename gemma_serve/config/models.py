@@ -168,6 +168,13 @@ class EngineConfig(_Strict):
         "key's priority (lower first), then in arrival order (equal priorities: first come, "
         "first served); `fcfs`: arrival order only, key priorities ignored.",
     )
+    compact_json: bool = Field(
+        True,
+        description="Constrained JSON (response_format json_schema, `required` and named "
+        "tool calls) without free whitespace (vLLM's xgrammar backend, "
+        "`disable_any_whitespace`): a small model may otherwise fill max_tokens with "
+        "whitespace inside the constrained call. False: vLLM's `auto` backend choice.",
+    )
 
 
 class MultimodalConfig(_Strict):

@@ -238,8 +238,6 @@ class ModelEdgeMetrics:
         self._adapter_evictions = partial(made[ADAPTER_EVICTIONS.name].inc, tags=tags)
         self._adapters_loaded = partial(made[ADAPTERS_LOADED.name].set, tags=tags)
         self._adapters_loaded_value: int | None = None
-        self._key_requests = made[KEY_REQUESTS.name].inc
-        self._key_tokens = made[KEY_TOKENS.name].inc
         self._by_status: dict[str, dict[str, str]] = {}
         self._errors = {t: {**tags, "error_type": t} for t in ERROR_TYPES}
         self._rejected = {r: {**tags, "reason": r} for r in REJECT_REASONS}
@@ -273,12 +271,6 @@ class ModelEdgeMetrics:
             self._prompt(prompt)
         if generated > 0:
             self._generated(generated)
-
-    def count_key(self, name: str, outcome: str, tokens: int) -> None:
-        """One model request of the API key `name`, and the tokens charged to it."""
-        self._key_requests(1, tags={**self._tags, "key": name, "outcome": outcome})
-        if tokens > 0:
-            self._key_tokens(tokens, tags={**self._tags, "key": name})
 
     def count_images(self, count: int) -> None:
         """Images accepted in one request for this model."""
@@ -331,6 +323,16 @@ class EdgeMetrics:
 
     def models(self) -> list[ModelEdgeMetrics]:
         return list(self._models.values())
+
+    def count_key(self, model: str, name: str, outcome: str, tokens: int) -> None:
+        """One request for `model` by the API key `name`, and the tokens charged to it.
+
+        Not bound to a model's instruments: the gateway counts keys for models it
+        does not serve (and must not export their in-flight gauges)."""
+        tags = {"model": model, REPLICA_TAG: self.replica, "key": name}
+        self.instruments[KEY_REQUESTS.name].inc(1, tags={**tags, "outcome": outcome})
+        if tokens > 0:
+            self.instruments[KEY_TOKENS.name].inc(tokens, tags=tags)
 
     def for_model(self, model: str) -> ModelEdgeMetrics:
         """The bound instruments of `model` (its in-flight gauge starts at 0)."""

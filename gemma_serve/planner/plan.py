@@ -89,6 +89,9 @@ class EnginePlan(_Frozen):
     scheduling_policy: str = Field(
         ..., description="vLLM `--scheduling-policy`: `priority` honours API-key priorities."
     )
+    compact_json: bool = Field(
+        ..., description="Structured outputs as compact JSON (xgrammar, no free whitespace)."
+    )
 
 
 class ImagesPlan(_Frozen):
@@ -259,6 +262,7 @@ def plan_model(model: ModelConfig, host: HostFacts, *, log_requests: bool = Fals
             scheduler=fit.scheduler,
             log_requests=log_requests,
             scheduling_policy=eng.scheduling_policy,
+            compact_json=eng.compact_json,
         ),
         images=ImagesPlan(per_prompt=images, limits=model.multimodal),
         cpu=cpu,

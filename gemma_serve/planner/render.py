@@ -64,6 +64,9 @@ def vllm_argv(plan: ModelPlan, *, checkpoint: str) -> list[str]:
         # `auto` parsed by the parser; `required` and named calls constrained by vLLM's
         # structured output (the JSON schema of the tools), whatever the parser.
         argv += ["--enable-auto-tool-choice", "--tool-call-parser", plan.tools.parser]
+    if eng.compact_json:
+        compact = {"backend": "xgrammar", "disable_any_whitespace": True}
+        argv += ["--structured-outputs-config", json.dumps(compact)]
     if eng.log_requests:
         argv += ["--enable-log-requests", "--enable-log-outputs"]
     if plan.lora is not None:

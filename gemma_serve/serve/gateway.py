@@ -159,7 +159,7 @@ class Gateway:
             server=config,
             keys=load_api_keys(config),
             readiness=readiness,
-            on_key=_key_counter(),
+            on_key=create_edge_metrics().count_key,
         )
 
     async def __serve_build_asgi_app__(self) -> Any:
@@ -170,16 +170,6 @@ class Gateway:
             await _lifespan(receive, send)
         elif scope["type"] == "http":
             await self._app(scope, receive, send)
-
-
-def _key_counter() -> Any:
-    """Per-key counts of the gateway's edge, with the model the request named."""
-    metrics = create_edge_metrics()
-
-    def count(model: str, name: str, outcome: str, tokens: int) -> None:
-        metrics.for_model(model).count_key(name, outcome, tokens)
-
-    return count
 
 
 class _Asgi3:

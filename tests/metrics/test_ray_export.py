@@ -62,7 +62,7 @@ class EdgeReplica:
         self.model.count_adapter_load()
         self.model.count_adapter_eviction()
         self.model.set_adapters_loaded(1)
-        self.model.count_key("team-a", "admitted", 40)
+        self.metrics.count_key(MODEL, "team-a", "admitted", 40)
         await _call(self.app, "/v1/completions", status=400)
         loop = asyncio.get_running_loop()
         end, done = loop.time() + seconds, 0

@@ -129,6 +129,14 @@ def test_the_argv_is_one_vllms_own_parser_accepts() -> None:
     # Tools on by default: vLLM's parser knows the parser; the checkpoint's own template.
     assert args.enable_auto_tool_choice and args.tool_call_parser == "pythonic"
     assert args.chat_template is None
+    # Constrained JSON without free whitespace, on the backend that can do it.
+    assert args.structured_outputs_config.backend == "xgrammar"
+    assert args.structured_outputs_config.disable_any_whitespace
+
+
+def test_free_whitespace_json_is_vllms_auto_backend() -> None:
+    plan = _plan(load_config(None, env={}, overrides=["models.0.engine.compact_json=false"]))
+    assert "--structured-outputs-config" not in vllm_argv(plan, checkpoint="/c")
 
 
 def test_gpu_models_are_compiled_by_default_and_reserve_cuda_graph_memory() -> None:
