@@ -9,6 +9,7 @@ the argv names are kept, so both servers see the same explicit settings.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,12 @@ def _plain(flag: str, value: Any) -> Any:
         return list(value)
     if isinstance(value, dict):
         return {str(k): _plain(flag, v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # A JSON-valued flag (e.g. --structured-outputs-config): the fields it set, as
+        # the dict vLLM's config validation turns back into the dataclass.
+        default = type(value)()
+        return {f.name: _plain(flag, getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) != getattr(default, f.name)}  # fmt: skip
     raise BenchError(f"vLLM flag {flag}: cannot pass a {type(value).__name__} on to Ray Serve LLM")
 
 
