@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_fidelity import Greedy
 from tests.stack import ROOT, Stack, start_stack
 
 #: Stacks started after the default stack has stopped, one after the other.
@@ -156,22 +157,16 @@ def tp2_stack(
 
 
 @pytest.fixture(scope="session")
-def reference_ids(checkpoint_270m: Path) -> dict[str, list[int]]:
-    """Greedy token ids of transformers' bf16 270M for tests/e2e/test_fidelity.py's prompts."""
+def reference_ids(checkpoint_270m: Path) -> dict[str, Greedy]:
+    """transformers' bf16 270M on tests/e2e/test_fidelity.py's prompts: greedy ids, margins."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tests.e2e.test_fidelity import PROMPTS, TOKENS
+    from tests.e2e.test_fidelity import PROMPTS, greedy_reference
 
     tok = AutoTokenizer.from_pretrained(checkpoint_270m)
     model = AutoModelForCausalLM.from_pretrained(checkpoint_270m, dtype=torch.bfloat16)
-    out = {}
-    for prompt in PROMPTS:
-        enc = tok(prompt, return_tensors="pt")
-        assert enc["input_ids"][0, 0].item() == 2  # <bos>
-        gen = model.generate(**enc, max_new_tokens=TOKENS, do_sample=False)
-        out[prompt] = gen[0, enc["input_ids"].shape[1] :].tolist()
-    return out
+    return {prompt: greedy_reference(model, tok, prompt) for prompt in PROMPTS}
 
 
 @pytest.fixture(scope="session")
@@ -201,7 +196,7 @@ def pair_stack(
 @pytest.fixture(scope="session")
 def lora_reference(
     checkpoint_270m: Path, tiny_adapters: dict[str, Path]
-) -> dict[tuple[str | None, str], tuple[list[int], list[float]]]:
+) -> dict[tuple[str | None, str], Greedy]:
     """transformers + peft greedy ids and top-2 log-prob margins, per (adapter, prompt).
 
     Adapter None is the base model. The margin of each step says whether the
@@ -212,7 +207,7 @@ def lora_reference(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tests.e2e.test_adapters import FIDELITY_ADAPTERS
-    from tests.e2e.test_fidelity import PROMPTS, TOKENS
+    from tests.e2e.test_fidelity import PROMPTS, greedy_reference
 
     tok = AutoTokenizer.from_pretrained(checkpoint_270m)
     base = AutoModelForCausalLM.from_pretrained(checkpoint_270m, dtype=torch.bfloat16)
@@ -220,24 +215,14 @@ def lora_reference(
                                       adapter_name=FIDELITY_ADAPTERS[0])  # fmt: skip
     for name in FIDELITY_ADAPTERS[1:]:
         model.load_adapter(tiny_adapters[name], adapter_name=name)
-    out: dict[tuple[str | None, str], tuple[list[int], list[float]]] = {}
-    for adapter in (None, *FIDELITY_ADAPTERS):
+    out: dict[tuple[str | None, str], Greedy] = {}
+    for prompt in PROMPTS:
+        with model.disable_adapter():
+            out[(None, prompt)] = greedy_reference(model, tok, prompt)
+    for adapter in FIDELITY_ADAPTERS:
+        model.set_adapter(adapter)
         for prompt in PROMPTS:
-            enc = tok(prompt, return_tensors="pt")
-            kw = {"max_new_tokens": TOKENS, "do_sample": False, "output_scores": True,
-                  "return_dict_in_generate": True}  # fmt: skip
-            if adapter is None:
-                with model.disable_adapter():
-                    gen = model.generate(**enc, **kw)
-            else:
-                model.set_adapter(adapter)
-                gen = model.generate(**enc, **kw)
-            margins = []
-            for scores in gen.scores:
-                top = torch.topk(torch.log_softmax(scores[0].float(), -1), 2).values
-                margins.append(float(top[0] - top[1]))
-            out[(adapter, prompt)] = (gen.sequences[0, enc["input_ids"].shape[1] :].tolist(),
-                                      margins)  # fmt: skip
+            out[(adapter, prompt)] = greedy_reference(model, tok, prompt)
     return out
 
 

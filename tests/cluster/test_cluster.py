@@ -7,10 +7,14 @@ head dashboard's Serve REST API, the API reached on the head's HTTP port.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
 import time
 
 import httpx
+import openai
+import psutil
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
@@ -132,3 +136,90 @@ async def test_prometheus_sees_every_replica_on_every_node(ray_cluster: Cluster)
     targets = [f"127.0.0.1:{n.ports['metrics']}" for n in ray_cluster.nodes if n.required]
     assert len(targets) == 3  # head and the two CPU workers
     await check_every_request_counted_once(targets, ray_cluster.api_url + "/v1", model=MODEL)
+
+
+def _node_processes(cluster: Cluster, pod: str) -> list[psutil.Process]:
+    """Every process of one pod: its `ray start`, what runs in its temp dir, their children."""
+    cluster.watch.sample()
+    node = next(n for n in cluster.nodes if n.pod.name == pod)
+    marker = str(cluster.workdir / pod) + "/"
+    found: dict[int, psutil.Process] = {}
+    for proc in cluster.watch.alive():
+        with contextlib.suppress(psutil.Error):
+            if proc.pid == node.process.pid or marker in " ".join(proc.cmdline()):
+                for p in [proc, *proc.children(recursive=True)]:
+                    found[p.pid] = p
+    return list(found.values())
+
+
+def _stream(url: str, prompt: str, outcomes: list[str]) -> None:
+    """One long streamed completion; records how it ended (never waits past 150 s)."""
+    body = {"model": MODEL, "prompt": prompt, "max_tokens": 300,
+            "ignore_eos": True, "stream": True}  # fmt: skip
+    try:
+        with httpx.stream("POST", url + "/v1/completions", json=body, timeout=150) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: [DONE]"):
+                    outcomes.append("done")
+                    return
+        outcomes.append(f"closed ({r.status_code})")
+    except httpx.HTTPError as exc:
+        outcomes.append(f"error ({type(exc).__name__})")
+
+
+def _running_replicas(cluster: Cluster) -> list[dict[str, object]]:
+    app = cluster.applications()["applications"][APP]
+    (model,) = [d for name, d in app["deployments"].items() if name.startswith("model-")]
+    return [r for r in model["replicas"] if r["state"] == "RUNNING"]
+
+
+def _first_success(cluster: Cluster, since: float, within_s: float) -> tuple[float | None, int]:
+    """Seconds from `since` to the first completed request, and how many failed before."""
+    client, failed = cluster.openai(), 0
+    while time.monotonic() - since < within_s:
+        try:
+            client.completions.create(model=MODEL, prompt="Hello", max_tokens=4, timeout=15)
+            return time.monotonic() - since, failed
+        except (openai.APIError, httpx.HTTPError):  # counted, then tried again
+            failed += 1
+            time.sleep(0.5)
+    return None, failed
+
+
+def test_zz_a_lost_node_fails_its_streams_cleanly_and_serve_recovers(
+    ray_cluster: Cluster,
+) -> None:
+    """SIGKILL one worker pod's processes while requests stream (a node loss).
+
+    New requests are tried from the moment of the loss, while the surviving
+    replica still streams its share: recovery is measured, not waited for.
+    """
+    assert len(_running_replicas(ray_cluster)) == 2
+    outcomes: list[str] = []
+    prompts = ["Once upon a time", "The river", "In 1850,", "Dear Sir,", "Step one:", "Rain"]
+    streams = [threading.Thread(target=_stream, args=(ray_cluster.api_url, p, outcomes))
+               for p in prompts]  # fmt: skip
+    for t in streams:
+        t.start()
+    time.sleep(5)  # every stream under way, on both replicas
+    victim = next(n for n in ray_cluster.nodes if n.pod.name == "cpu-1")
+    victim.required = False  # its exit is the point
+    lost = time.monotonic()
+    for proc in _node_processes(ray_cluster, "cpu-1"):
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    served_after, failed = _first_success(ray_cluster, lost, within_s=60)
+    for t in streams:
+        t.join(max(1.0, 160 - (time.monotonic() - lost)))
+    assert not any(t.is_alive() for t in streams), "a stream hung after the node loss"
+    assert len(outcomes) == len(prompts), outcomes  # each ended: done, an error, or closed
+    assert "done" in outcomes, outcomes  # the surviving replica's streams finished
+    assert served_after is not None, f"no request succeeded within 60 s ({failed} failed)"
+    ray_cluster.start_pod(victim.pod, name="cpu-1-replaced")  # the new pod KubeRay starts
+    deadline = time.monotonic() + 600
+    while len(_running_replicas(ray_cluster)) < 2:
+        assert time.monotonic() < deadline, "Serve did not bring the second replica back"
+        time.sleep(2)
+    back = time.monotonic() - lost
+    print(f"\nnode loss: streams {sorted(outcomes)}; first success after {served_after:.1f} s "
+          f"({failed} failed before); two replicas again after {back:.0f} s")  # fmt: skip
