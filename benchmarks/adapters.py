@@ -1,14 +1,16 @@
 """Adapter-aware routing on this machine: LoRA affinity on vs off.
 
-`.venv/bin/python benchmarks/adapters.py` serves gemma-3-270m on 2 replicas (one
+`.venv/bin/python -m benchmarks.adapters` serves gemma-3-270m on 2 replicas (one
 core each, tests/e2e/pair.yaml) with a directory of 6 dynamic LoRA adapters
 (peft-made, tests/tiny_lora.py) and room for 3 of them per replica
 (`max_cpu_loras` 3), twice: with `lora.affinity` on (the gateway sends each
 adapter as Ray Serve's multiplexed model id; its router prefers the replica
 holding it) and off (prefix/load-aware routing that ignores adapters). The
 same Poisson stream of completions, each for a random adapter, is sent to
-both. It reports adapter load events (vLLM's "Loaded new LoRA adapter" lines
-in the replicas' logs), TTFT p50/p99 and how requests split between replicas.
+both. It reports adapter load events (the replicas' adapter-load counter at the
+stack's scrape target, summed over replicas: Ray deduplicates repeated log
+lines, so vLLM's "Loaded new LoRA adapter" lines undercount), TTFT p50/p99 and
+how requests split between replicas.
 Results: benchmarks/results/adapters/result.json and summary.md.
 """
 
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -29,6 +32,7 @@ import httpx
 import numpy as np
 
 from gemma_serve.bench.launch import SubprocessLauncher
+from gemma_serve.metrics.edge import ADAPTER_LOADS
 from gemma_serve.models.prepare import cache_root, prepare_embedded
 from tests.tiny_lora import TINY_ADAPTERS, build_adapters
 
@@ -36,8 +40,10 @@ ROOT = Path(__file__).resolve().parent
 CONFIG = ROOT.parent / "tests" / "e2e" / "pair.yaml"
 MODEL = "gemma-3-270m-pair"
 MODES = {"affinity": True, "no affinity": False}
-LOADED_LINE = "Loaded new LoRA adapter"
 READY_LINE = "ready in "
+METRICS_URL = re.compile(r"\(metrics: (http://\S+/metrics)\)")
+#: Seconds for a replica's last counter update to reach its node's metrics agent.
+METRICS_SETTLE_S = 15
 SUBJECTS = ("the river", "the market", "the old bridge", "the library", "the harbour")
 
 
@@ -67,6 +73,16 @@ async def _both_replicas_ready(log_path: Path) -> None:
     raise TimeoutError(f"not every replica started; see {log_path}")
 
 
+async def adapter_loads(client: httpx.AsyncClient, log_path: Path) -> int:
+    """Dynamic adapter loads so far, summed over replicas, at the ready line's scrape target."""
+    found = METRICS_URL.search(await asyncio.to_thread(log_path.read_text, errors="replace"))
+    assert found, f"no scrape target in {log_path}"
+    text = (await client.get(found.group(1))).text
+    series = re.findall(rf"^{ADAPTER_LOADS.exported}\{{[^}}]*\}} ([0-9.e+-]+)$",
+                        text, re.M)  # fmt: skip
+    return int(sum(float(v) for v in series))
+
+
 def schedule(args: argparse.Namespace, adapters: list[str]) -> list[tuple[float, str]]:
     """Arrival times (Poisson) and the adapter of each request, the same for every mode."""
     rng = random.Random(args.seed)
@@ -81,7 +97,7 @@ async def run_mode(
     mode: str, args: argparse.Namespace, directory: Path, log_dir: Path
 ) -> dict[str, object]:
     port = 8310
-    lora = {"directory": str(directory), "max_loras": 2, "max_lora_rank": 16,
+    lora = {"directory": str(directory), "max_loras": args.max_loras, "max_lora_rank": 16,
             "max_cpu_loras": args.per_replica, "affinity": MODES[mode]}  # fmt: skip
     log_path = log_dir / f"adapters-{mode.replace(' ', '-')}.log"
     log_path.unlink(missing_ok=True)
@@ -103,7 +119,8 @@ async def run_mode(
             return await one(client, url, adapter, i)
 
         results = await asyncio.gather(*(arrive(i, d, a) for i, (d, a) in enumerate(plan)))
-    loads = (await asyncio.to_thread(log_path.read_text, errors="replace")).count(LOADED_LINE)
+        await asyncio.sleep(METRICS_SETTLE_S)
+        loads = await adapter_loads(client, log_path)
     ttft = np.array([float(r["ttft_s"]) for r in results]) * 1000  # type: ignore[arg-type]
     holders: dict[str, set[str]] = {}
     for r in results:
@@ -136,7 +153,8 @@ async def main(args: argparse.Namespace) -> int:
         "",
         f"{args.requests} streamed completions (16 tokens), each for one of {len(adapters)} "
         f"dynamic LoRA adapters at random, Poisson arrivals at {args.rate}/s; each replica "
-        f"keeps {args.per_replica} adapters (lora.max_cpu_loras), least recently used evicted.",
+        f"keeps {args.per_replica} adapters (lora.max_cpu_loras), least recently used evicted, "
+        f"and batches up to {args.max_loras} adapters at once (lora.max_loras).",
         "",
         "| routing | adapter loads | TTFT p50 ms | TTFT p99 ms | replicas per adapter | "
         "requests per replica | errors |",
@@ -156,8 +174,9 @@ async def main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "results" / "adapters")
-    p.add_argument("--requests", type=int, default=60)
+    p.add_argument("--requests", type=int, default=120)
     p.add_argument("--rate", type=float, default=1.0, help="arrivals per second")
     p.add_argument("--per-replica", type=int, default=3, help="lora.max_cpu_loras")
+    p.add_argument("--max-loras", type=int, default=3, help="lora.max_loras (adapters per batch)")
     p.add_argument("--seed", type=int, default=3)
     sys.exit(asyncio.run(main(p.parse_args())))

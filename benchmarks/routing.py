@@ -1,6 +1,6 @@
 """Replica routing on this machine: prefix-aware vs plain power-of-two choices.
 
-`.venv/bin/python benchmarks/routing.py` serves gemma-3-270m on 2 replicas (one
+`.venv/bin/python -m benchmarks.routing` serves gemma-3-270m on 2 replicas (one
 core each, tests/e2e/pair.yaml) twice, once per routing policy, and sends the
 same chat workload: many conversations sharing a few long system prompts,
 arriving as a Poisson stream. It reports the prefix-cache hit rate (cached

@@ -49,12 +49,13 @@ def default_stack(
     stack.stop()
 
 
-#: Named keys with budgets and priorities (tests/e2e/test_keys.py), on the default and
-#: multi stacks.
+#: Named keys with budgets and priorities (tests/e2e/test_keys.py), on the default, multi
+#: and pair stacks.
 KEY_FILE = [
     {"name": "team-limited", "key": "limited-key-1", "requests_per_minute": 3},
     {"name": "team-urgent", "key": "urgent-key-1", "priority": -10},
     {"name": "team-batch", "key": "batch-key-1", "priority": 10},
+    {"name": "team-shared", "key": "shared-key-1", "requests_per_minute": 8},
 ]
 
 
@@ -188,7 +189,9 @@ def pair_stack(
     stack = start_stack(
         ["--config", str(Path(__file__).parent / "e2e" / "pair.yaml"),
          "--set", f"models.0.lora={lora}"],
-        root / "serve.log", env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
+        root / "serve.log", api_key=DEFAULT_KEY,
+        env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY,
+             "GEMMA_SERVE_SERVER__API_KEYS_FILE": str(write_key_file(root / "keys.yaml"))},
     )  # fmt: skip
     yield from _late(request, stack)
 

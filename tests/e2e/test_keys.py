@@ -40,33 +40,60 @@ def _over_budget_is_a_429_with_openais_headers(stack: Stack, model: str) -> None
     assert httpx.get(stack.url + "/health", timeout=10).status_code == 200
 
 
-def _limited_count(stack: Stack) -> float:
+def _key_count(stack: Stack, name: str, outcome: str) -> float:
     text = httpx.get(stack.metrics_url, timeout=10).text
-    assert "limited-key-1" not in text  # names, never keys
+    assert KEYS[name] not in text  # names, never keys
     total = 0.0
     for line in text.splitlines():
         if line.startswith("ray_gemma_serve_key_requests_total{") and all(
-            tag in line for tag in ('key="team-limited"', 'outcome="limited"')
+            tag in line for tag in (f'key="{name}"', f'outcome="{outcome}"')
         ):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
 
-def _await_limited_count(stack: Stack) -> None:
+def _await_key_count(
+    stack: Stack, expected: float = 1, name: str = "team-limited", outcome: str = "limited"
+) -> None:
     deadline = time.monotonic() + METRICS_LAG_S + 10
-    while _limited_count(stack) < 1:
-        assert time.monotonic() < deadline, "no key_requests{outcome=limited} for team-limited"
+    while (seen := _key_count(stack, name, outcome)) < expected:
+        assert time.monotonic() < deadline, f"key_requests{{{name}, {outcome}}} is {seen}"
         time.sleep(1)
+    assert seen == expected, (name, outcome, seen)
 
 
 def test_a_key_over_its_budget_gets_429s_on_the_ingress(default_stack: Stack) -> None:
     _over_budget_is_a_429_with_openais_headers(default_stack, "gemma-3-270m")
-    _await_limited_count(default_stack)
+    _await_key_count(default_stack)
 
 
 def test_a_key_over_its_budget_gets_429s_through_the_gateway(multi_stack: Stack) -> None:
     _over_budget_is_a_429_with_openais_headers(multi_stack, "gemma-3-270m-a")
-    _await_limited_count(multi_stack)
+    _await_key_count(multi_stack)
+
+
+async def test_one_budget_holds_across_two_replicas(pair_stack: Stack) -> None:
+    """team-shared's 8 requests a minute, spent at once, land on both replicas of one model;
+    the ninth is refused: the book is the edge's, not a copy per replica."""
+    budget = next(int(k["requests_per_minute"]) for k in KEY_FILE if k["name"] == "team-shared")
+    client = openai.AsyncOpenAI(base_url=pair_stack.base_url, api_key=KEYS["team-shared"],
+                                max_retries=0)  # fmt: skip
+
+    async def one(i: int) -> str:
+        raw = await client.completions.with_raw_response.create(
+            model="gemma-3-270m-pair", prompt=f"{i} budget", max_tokens=24,
+            extra_body={"ignore_eos": True},
+        )  # fmt: skip
+        assert raw.headers["x-ratelimit-limit-requests"] == str(budget)
+        return raw.headers["x-gemma-serve-replica"]
+
+    replicas = await asyncio.gather(*(one(i) for i in range(budget)))
+    assert len(set(replicas)) == 2, replicas
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client.completions.create(model="gemma-3-270m-pair", prompt="hi", max_tokens=1)
+    assert caught.value.response.headers["x-ratelimit-remaining-requests"] == "0"
+    _await_key_count(pair_stack, budget, "team-shared", "admitted")
+    _await_key_count(pair_stack, 1, "team-shared", "limited")
 
 
 def _long_prompt(i: int) -> str:
