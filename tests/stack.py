@@ -92,6 +92,27 @@ METRICS_REPORT_MS = 2000
 METRICS_LAG_S = 4 * METRICS_REPORT_MS / 1000
 
 
+def prefill_repeats(
+    stack: Stack, model: str, sentence: str, *, seconds: float = 1.5, base: int = 75,
+    most: int = 280,
+) -> int:  # fmt: skip
+    """How often `sentence` repeats in a prompt this host prefills in about `seconds`.
+
+    Tests that need requests waiting in the engine size their prompts with it: an
+    AVX2 host prefills the 270M in bf16 at ~75 tokens/s, an AMX host about fifty
+    times faster, so a fixed prompt queues on one and never on the other.
+    `base` repeats are timed alone (a prompt unlike any test's: no prefix-cache hit);
+    `most` keeps the prompt inside the default 4K context.
+    """
+    body = {"model": model, "prompt": f"Calibrate {time.time_ns()}: " + sentence * base,
+            "max_tokens": 1}  # fmt: skip
+    began = time.monotonic()
+    r = httpx.post(stack.base_url + "/completions", json=body, headers=stack.headers, timeout=300)
+    r.raise_for_status()
+    took = time.monotonic() - began
+    return max(base, min(most, round(base * seconds / max(took, 1e-3))))
+
+
 def running_requests(stack: Stack) -> float:
     """vLLM's own count of requests the engines run (all replicas), from the scrape target.
 

@@ -19,6 +19,12 @@ from gemma_serve.serve.deployment import model_deployment
 from gemma_serve.serve.gateway import Gateway
 
 
+#: Ray's resource of the head node only (its own state actors pin there the same way). The
+#: gateway is every request's edge: on the head, which serves the API port and whose loss
+#: ends the cluster anyway, a worker node's loss never takes it (and every stream) down.
+HEAD_NODE = "node:__internal_head__"
+
+
 def build_app(args: dict[str, Any]) -> Application:
     """Serve application builder: `args = {"config": <DeploymentConfig mapping>}`.
 
@@ -62,7 +68,7 @@ def application(plan: DeploymentPlan) -> Application:
         name="gateway",
         num_replicas=1,
         max_ongoing_requests=sum(m.max_in_flight for m in plan.models) + 16,
-        ray_actor_options={"num_cpus": 0},
+        ray_actor_options={"num_cpus": 0, "resources": {HEAD_NODE: 0.001}},
     )
     plans = [m.model_dump(mode="json") for m in plan.models]
     return gateway.bind(models, plans, plan.server.model_dump(mode="json"))

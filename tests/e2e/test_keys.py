@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.conftest import DEFAULT_ADMISSION, KEY_FILE
-from tests.stack import METRICS_LAG_S, Stack
+from tests.stack import METRICS_LAG_S, Stack, prefill_repeats
 
 pytestmark = pytest.mark.e2e
 KEYS = {k["name"]: str(k["key"]) for k in KEY_FILE}
@@ -96,10 +96,13 @@ async def test_one_budget_holds_across_two_replicas(pair_stack: Stack) -> None:
     _await_key_count(pair_stack, 1, "team-shared", "limited")
 
 
-def _long_prompt(i: int) -> str:
-    """~900 tokens, unique from the first (and unlike any other module's: a prefix-cache
-    hit would skip the prefill that keeps requests waiting)."""
-    return f"Key test {i}: " + "Weigh the plums and the figs on the scale, one at a time. " * 75
+SENTENCE = "Weigh the plums and the figs on the scale, one at a time. "
+
+
+def _long_prompt(i: int, repeats: int) -> str:
+    """`repeats` x ~12 tokens, unique from the first (and unlike any other module's: a
+    prefix-cache hit would skip the prefill that keeps requests waiting)."""
+    return f"Key test {i}: " + SENTENCE * repeats
 
 
 async def _ttft(client: httpx.AsyncClient, url: str, key: str, prompt: str) -> float:
@@ -115,7 +118,8 @@ async def _ttft(client: httpx.AsyncClient, url: str, key: str, prompt: str) -> f
 
 
 async def test_a_high_priority_key_jumps_the_engines_queue(default_stack: Stack) -> None:
-    """A burst from team-batch (priority 10) fills ~3 of vLLM's 2,048-token steps; then a
+    """A burst from team-batch (priority 10), each prompt ~1.5 s of this host's prefill
+    (`prefill_repeats`), fills several of vLLM's 2,048-token steps; then a
     team-batch probe arrives, and after it a team-urgent (-10) one. First come, first
     served, the batch probe's first token would come first; by priority the urgent
     probe is scheduled ahead of every waiting batch prompt, the batch probe after the
@@ -123,14 +127,17 @@ async def test_a_high_priority_key_jumps_the_engines_queue(default_stack: Stack)
     `--scheduling-policy priority`), so one burst shows it."""
     url = default_stack.base_url + "/completions"
     burst = DEFAULT_ADMISSION - 2  # the two probes take the last admission slots
-    async with httpx.AsyncClient(timeout=300) as client:
-        flood = [asyncio.create_task(_ttft(client, url, KEYS["team-batch"], _long_prompt(i)))
+    # Each prompt ~1.5 s of prefill here (>= ~900 tokens): the burst is >= 9 s of work.
+    n = await asyncio.to_thread(prefill_repeats, default_stack, "gemma-3-270m", SENTENCE)
+    async with httpx.AsyncClient(timeout=600) as client:
+        flood = [asyncio.create_task(_ttft(client, url, KEYS["team-batch"], _long_prompt(i, n)))
                  for i in range(burst)]  # fmt: skip
         await asyncio.sleep(2)  # the burst is in the engine, its first step running
-        batch = asyncio.create_task(_ttft(client, url, KEYS["team-batch"], _long_prompt(100)))
+        batch = asyncio.create_task(_ttft(client, url, KEYS["team-batch"], _long_prompt(100, n)))
         await asyncio.sleep(0.5)
-        urgent = await _ttft(client, url, KEYS["team-urgent"], _long_prompt(200))
+        urgent = await _ttft(client, url, KEYS["team-urgent"], _long_prompt(200, n))
         late = await batch - 0.5  # both from the urgent probe's arrival
         await asyncio.gather(*flood)
-    print(f"TTFT after the burst: urgent {urgent:.1f} s, batch {late:.1f} s")
+    print(f"TTFT after the burst ({n} repeats a prompt): urgent {urgent:.1f} s, "
+          f"batch {late:.1f} s")  # fmt: skip
     assert urgent < 0.75 * late, (urgent, late)

@@ -40,7 +40,7 @@ from tests.conftest import DEFAULT_ADMISSION
 from tests.metrics.prom.movement import compare, queried_series, snapshot
 from tests.metrics.prom.promcheck import PrometheusServer
 from tests.metrics.prom.promql import PromQuery, all_queries, metric_names
-from tests.stack import METRICS_LAG_S, Stack
+from tests.stack import METRICS_LAG_S, Stack, prefill_repeats
 
 pytestmark = [
     pytest.mark.e2e,
@@ -73,10 +73,13 @@ SHARED = "The quick brown fox jumps over the lazy dog near the river bank. " * 2
 _OneOff = tuple[dict[str, Any], dict[str, str] | None, bytes | None]
 
 
-def _long_prompt(i: int) -> str:
-    """~900 tokens, unique from the first token: two fill most of a 2,048-token step, so
-    six builders keep requests waiting."""
-    return f"{i} " + "Count the apples and the pears in the basket, one by one. " * 75
+SENTENCE = "Count the apples and the pears in the basket, one by one. "
+
+
+def _long_prompt(i: int, repeats: int) -> str:
+    """`repeats` x ~12 tokens (>= ~900, ~1.5 s of this host's prefill: `prefill_repeats`),
+    unique from the first token, so six builders keep requests waiting."""
+    return f"{i} " + SENTENCE * repeats
 
 
 async def _status(request: Awaitable[httpx.Response]) -> int:
@@ -87,6 +90,7 @@ async def drive_load(stack: Stack, seconds: float) -> dict[int, int]:
     """Everything a panel shows; returns how many answers of each status were seen."""
     seen: dict[int, int] = {}
     auth, url = stack.headers, stack.base_url + "/completions"
+    repeats = await asyncio.to_thread(prefill_repeats, stack, MODEL, SENTENCE)
     async with httpx.AsyncClient(headers=auth, timeout=300) as client:
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
@@ -94,7 +98,7 @@ async def drive_load(stack: Stack, seconds: float) -> dict[int, int]:
         async def queue_builder(worker: int) -> None:  # waiting requests in the engine
             i = 0
             while loop.time() < end:
-                body = {"model": MODEL, "prompt": _long_prompt(worker * 1000 + i),
+                body = {"model": MODEL, "prompt": _long_prompt(worker * 1000 + i, repeats),
                         "max_tokens": 4, "stream": i % 2 == 0}  # fmt: skip
                 status = await _status(client.post(url, json=body))
                 seen[status] = seen.get(status, 0) + 1

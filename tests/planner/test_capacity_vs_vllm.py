@@ -63,7 +63,9 @@ def _embedded() -> Path:
     return path
 
 
-def _plan(variant: str, length: int, kv_gib: int, **model: Any) -> ModelPlan:
+def _plan(
+    variant: str, length: int, kv_gib: int, facts: HostFacts | None = None, **model: Any
+) -> ModelPlan:
     config = ModelConfig.model_validate(
         {
             "name": "probe",
@@ -75,7 +77,7 @@ def _plan(variant: str, length: int, kv_gib: int, **model: Any) -> ModelPlan:
             **model,
         }
     )
-    return plan_model(config, HostFacts(cores_per_node=2))
+    return plan_model(config, facts or HostFacts(cores_per_node=2))
 
 
 def _child(script: str, arg: Any) -> str:
