@@ -18,7 +18,6 @@ from gemma_serve.serve.cores import local_facts
 from gemma_serve.serve.deployment import model_deployment
 from gemma_serve.serve.gateway import Gateway
 
-
 #: Ray's resource of the head node only (its own state actors pin there the same way). The
 #: gateway is every request's edge: on the head, which serves the API port and whose loss
 #: ends the cluster anyway, a worker node's loss never takes it (and every stream) down.
