@@ -68,6 +68,9 @@ def application(plan: DeploymentPlan) -> Application:
         num_replicas=1,
         max_ongoing_requests=sum(m.max_in_flight for m in plan.models) + 16,
         ray_actor_options={"num_cpus": 0, "resources": {HEAD_NODE: 0.001}},
+        # A redeploy starts the new gateway before the old one stops (it takes no CPU,
+        # so it always fits): the API never has no edge.
+        max_surge_percent=100,
     )
     plans = [m.model_dump(mode="json") for m in plan.models]
     return gateway.bind(models, plans, plan.server.model_dump(mode="json"))

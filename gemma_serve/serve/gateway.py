@@ -34,6 +34,7 @@ from gemma_serve.errors import ModelNotFound, Overloaded, RequestError
 from gemma_serve.metrics import create_edge_metrics
 from gemma_serve.planner import ModelPlan
 from gemma_serve.serve.adapter_routes import AdapterRoute, AdapterRoutes, broadcast_http
+from gemma_serve.serve.prefix_trees import pin_prefix_trees
 from gemma_serve.serve.readiness import ServeReadiness
 
 #: Seconds a client is told to wait when no replica of its model could take the request.
@@ -143,11 +144,13 @@ class Gateway:
         self, models: dict[str, DeploymentHandle], plans: list[dict[str, Any]], server: dict
     ) -> None:
         config = ServerConfig.model_validate(server)
+        app = serve.get_replica_context().app_name
         readiness = ServeReadiness(
-            app=serve.get_replica_context().app_name,
-            deployments={name: h.deployment_name for name, h in models.items()},
+            app=app, deployments={name: h.deployment_name for name, h in models.items()}
         )
         model_plans = [ModelPlan.model_validate(p) for p in plans]
+        prefix_aware = [p.name for p in model_plans if p.routing == "prefix_aware"]
+        pin_prefix_trees(app, [models[name].deployment_name for name in prefix_aware])
         router = ModelRouter(
             {name: h.options(stream=True) for name, h in models.items()},
             routes=AdapterRoutes.from_plans(model_plans),

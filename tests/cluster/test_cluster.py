@@ -8,6 +8,7 @@ head dashboard's Serve REST API, the API reached on the head's HTTP port.
 from __future__ import annotations
 
 import contextlib
+import copy
 import shutil
 import threading
 import time
@@ -18,7 +19,7 @@ import psutil
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.cluster.harness import Cluster, wait_for_nodes
+from tests.cluster.harness import Cluster, deploy, wait_for_nodes
 from tests.metrics.test_replica_metrics import check_every_request_counted_once
 
 pytestmark = pytest.mark.e2e
@@ -138,6 +139,88 @@ async def test_prometheus_sees_every_replica_on_every_node(ray_cluster: Cluster)
     await check_every_request_counted_once(targets, ray_cluster.api_url + "/v1", model=MODEL)
 
 
+def _actor_pods(cluster: Cluster, class_name: str) -> list[str | None]:
+    """The pods on which live actors of `class_name` run (state API)."""
+    params = {"limit": 1000, "filter_keys": "class_name", "filter_predicates": "=",
+              "filter_values": class_name}  # fmt: skip
+    response = cluster.dashboard("/api/v0/actors", params=params)
+    response.raise_for_status()
+    pods = {n["node_id"]: n["pod"] for n in cluster.ray_nodes()}
+    actors = response.json()["data"]["result"]["result"]
+    return sorted(pods.get(a["node_id"]) for a in actors if a["state"] == "ALIVE")
+
+
+def test_the_routers_prefix_tree_runs_beside_the_gateway_on_the_head(ray_cluster: Cluster) -> None:
+    """Ray Serve LLM's router would start its tree actor on a worker (it takes a CPU to
+    schedule); a worker's loss then stalled routing for minutes (see the node-loss test)."""
+    ray_cluster.openai().completions.create(model=MODEL, prompt="Hello", max_tokens=2)
+    assert _actor_pods(ray_cluster, "ServeReplica:gemma-serve:gateway") == ["head"]
+    assert _actor_pods(ray_cluster, "PrefixTreeActor") == ["head"]
+
+
+class _Traffic:
+    """Back-to-back short completions from two threads; every answer's status recorded."""
+
+    def __init__(self, url: str) -> None:
+        self.statuses: list[int | str] = []
+        self._url, self._done = url, threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(s,)) for s in (False, True)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self, stream: bool) -> None:
+        body = {"model": MODEL, "prompt": "The capital of France is", "max_tokens": 8,
+                "stream": stream}  # fmt: skip
+        while not self._done.is_set():
+            try:
+                with httpx.stream("POST", self._url + "/v1/completions", json=body,
+                                  timeout=60) as r:  # fmt: skip
+                    lines = list(r.iter_lines())
+                ended = r.status_code != 200 or not stream or "data: [DONE]" in lines
+                self.statuses.append(r.status_code if ended else "stream cut")
+            except httpx.HTTPError as exc:
+                self.statuses.append(type(exc).__name__)
+            if self.statuses[-1] != 200:
+                time.sleep(0.5)  # a client honouring Retry-After: 1 backs off
+
+    def stop(self) -> list[int | str]:
+        self._done.set()
+        for t in self._threads:
+            t.join(90)
+        return self.statuses
+
+
+def test_a_changed_config_rolls_replicas_without_errors_other_than_503(
+    ray_cluster: Cluster,
+) -> None:
+    """KubeRay's in-place update: a new serveConfigV2 (another max_model_len) PUT to the
+    dashboard; Serve replaces the gateway and both replicas, one at a time."""
+    old = {r["replica_id"] for r in _running_replicas(ray_cluster)}
+    config = copy.deepcopy(ray_cluster.serve_config)
+    (app,) = config["applications"]
+    app["args"]["config"]["models"][0]["max_model_len"] = 1024
+    traffic = _Traffic(ray_cluster.api_url)
+    started = time.monotonic()
+    deploy(ray_cluster, config)
+    deadline = started + 900
+    while True:
+        assert time.monotonic() < deadline, "the new replicas never all ran"
+        new = {r["replica_id"] for r in _running_replicas(ray_cluster)} - old
+        if len(new) == 2 and not old & {r["replica_id"] for r in _running_replicas(ray_cluster)}:
+            break
+        time.sleep(2)
+    rolled = time.monotonic() - started
+    time.sleep(5)  # and requests still succeed once it is over
+    statuses = traffic.stop()
+    ray_cluster.serve_config = config
+    served = ray_cluster.openai().models.list().data
+    assert [m.model_dump().get("max_model_len") for m in served] == [1024]
+    counts = {str(s): statuses.count(s) for s in set(statuses)}
+    print(f"\nrolling deploy: {rolled:.0f} s; answers {counts}")
+    assert set(statuses) <= {200, 503}, counts
+    assert statuses[-4:] == [200] * 4, statuses[-10:]
+
+
 def _node_processes(cluster: Cluster, pod: str) -> list[psutil.Process]:
     """Every process of one pod: its `ray start`, what runs in its temp dir, their children."""
     cluster.watch.sample()
@@ -168,14 +251,13 @@ def _stream(url: str, prompt: str, outcomes: list[str]) -> None:
 
 
 def _running_replicas(cluster: Cluster) -> list[dict[str, object]]:
+    """The model's running replicas (none while a redeployed app is still being built)."""
     app = cluster.applications()["applications"][APP]
-    (model,) = [d for name, d in app["deployments"].items() if name.startswith("model-")]
-    return [r for r in model["replicas"] if r["state"] == "RUNNING"]
+    models = [d for name, d in app["deployments"].items() if name.startswith("model-")]
+    return [r for m in models for r in m["replicas"] if r["state"] == "RUNNING"]
 
 
-#: How long new requests are tried after a node loss. Measured: 4.1 s when this test ran
-#: alone; with the module's earlier tests first, none succeeded within 240 s (every try
-#: waited out its 15 s timeout). Reported, not asserted, until that is understood.
+#: The issue's bound on the time from a node loss to the first new request served.
 RECOVERY_S = 60
 
 
@@ -199,11 +281,13 @@ def test_zz_a_lost_node_fails_its_streams_cleanly_and_serve_recovers(
 
     The surviving replica's streams finish (the gateway, every request's edge, runs
     on the head: on the lost node it took every stream down). New requests are tried
-    from the moment of the loss, with the surviving replica still streaming: the
-    time to the first success is measured and printed (the issue's goal is 60 s, missed
-    in some runs: see RECOVERY_S).
+    from the moment of the loss, with the surviving replica still streaming, and one
+    succeeds within RECOVERY_S. The lost node is the one the router's prefix tree runs
+    on, if a worker holds it: there routing stalled until Ray gave up on the actor
+    (over 240 s measured), now it runs on the head beside the gateway.
     """
     assert len(_running_replicas(ray_cluster)) == 2
+    tree = [p for p in _actor_pods(ray_cluster, "PrefixTreeActor") if p != "head"]
     outcomes: list[str] = []
     prompts = ["Once upon a time", "The river", "In 1850,", "Dear Sir,", "Step one:", "Rain"]
     streams = [threading.Thread(target=_stream, args=(ray_cluster.api_url, p, outcomes))
@@ -211,10 +295,10 @@ def test_zz_a_lost_node_fails_its_streams_cleanly_and_serve_recovers(
     for t in streams:
         t.start()
     time.sleep(5)  # every stream under way, on both replicas
-    victim = next(n for n in ray_cluster.nodes if n.pod.name == "cpu-1")
+    victim = next(n for n in ray_cluster.nodes if n.pod.name == (tree or ["cpu-1"])[0])
     victim.required = False  # its exit is the point
     lost = time.monotonic()
-    for proc in _node_processes(ray_cluster, "cpu-1"):
+    for proc in _node_processes(ray_cluster, victim.pod.name):
         with contextlib.suppress(psutil.Error):
             proc.kill()
     served_after, failed = _first_success(ray_cluster, lost, within_s=RECOVERY_S)
@@ -223,13 +307,12 @@ def test_zz_a_lost_node_fails_its_streams_cleanly_and_serve_recovers(
     assert not any(t.is_alive() for t in streams), "a stream hung after the node loss"
     assert len(outcomes) == len(prompts), outcomes  # each ended: done, an error, or closed
     assert "done" in outcomes, outcomes  # the surviving replica's streams finished
-    # Not asserted (the issue's 60 s is missed in some runs, see RECOVERY_S): reported.
-    recovered = f"{served_after:.1f} s" if served_after is not None else f"> {RECOVERY_S} s"
-    ray_cluster.start_pod(victim.pod, name="cpu-1-replaced")  # the new pod KubeRay starts
+    assert served_after is not None, f"no request served within {RECOVERY_S} s ({failed} failed)"
+    ray_cluster.start_pod(victim.pod, name=f"{victim.pod.name}-replaced")  # KubeRay's new pod
     deadline = time.monotonic() + 600
     while len(_running_replicas(ray_cluster)) < 2:
         assert time.monotonic() < deadline, "Serve did not bring the second replica back"
         time.sleep(2)
     back = time.monotonic() - lost
-    print(f"\nnode loss: streams {sorted(outcomes)}; first success after {recovered} "
+    print(f"\nnode loss: streams {sorted(outcomes)}; first success after {served_after:.1f} s "
           f"({failed} failed before); two replicas again after {back:.0f} s")  # fmt: skip
