@@ -40,6 +40,6 @@ class ToolsConfig(_Strict):
         description="Chat template that renders `tools`, tool calls and tool results: a "
         "Jinja file on every node, or `builtin:<file>` (one shipped in "
         "gemma_serve/models/templates). Default: `models[].chat_template` if set, else "
-        "the checkpoint's own (Gemma 3's renders no tool definitions: give vLLM's "
-        "examples/tool_chat_template_gemma3_pythonic.jinja here for `auto`).",
+        "the checkpoint's own (Gemma 3's renders no tool definitions: give the shipped "
+        "`builtin:gemma3_tools.jinja` here for `auto`).",
     )
