@@ -1,4 +1,6 @@
-"""`GET /v1/models`: every served model with its context length and input modalities.
+"""`GET /v1/models` (every served model) and `GET /v1/models/{id}` (one, or 404).
+
+Each card carries its context length and input modalities.
 
 A LoRA adapter is listed as its own model with `parent` set to its base model
 (as vLLM lists adapters): static ones always, dynamic ones on the replica that
@@ -12,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gemma_serve.api.paths import MODELS
+from gemma_serve.errors import ModelNotFound
 from gemma_serve.planner import ModelPlan
 
 
@@ -47,17 +51,29 @@ def plan_cards(plan: ModelPlan, created: int, dynamic: Sequence[str] = ()) -> li
     return cards
 
 
-def cards_body(plans: list[ModelPlan], dynamic: Sequence[str] = ()) -> bytes:
-    """The `/v1/models` response body for these models (with `dynamic` adapters of the first)."""
+def cards(plans: list[ModelPlan], dynamic: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every card of these models (with `dynamic` adapters of the first)."""
     created = int(time.time())
-    data = [
+    return [
         card for i, p in enumerate(plans) for card in plan_cards(p, created, () if i else dynamic)
     ]
-    return json.dumps({"object": "list", "data": data}).encode()
+
+
+def cards_body(plans: list[ModelPlan], dynamic: Sequence[str] = ()) -> bytes:
+    """The `/v1/models` response body for these models."""
+    return json.dumps({"object": "list", "data": cards(plans, dynamic)}).encode()
+
+
+def card_body(plans: list[ModelPlan], model_id: str, dynamic: Sequence[str] = ()) -> bytes:
+    """The `/v1/models/{id}` response body: that model's (or adapter's) card."""
+    for card in cards(plans, dynamic):
+        if card["id"] == model_id:
+            return json.dumps(card).encode()
+    raise ModelNotFound(f"The model `{model_id}` does not exist.")
 
 
 class ModelCards:
-    """Answer `GET /v1/models` from the plan; pass everything else on."""
+    """Answer `GET /v1/models` and `GET /v1/models/{id}` from the plan; pass the rest on."""
 
     def __init__(
         self,
@@ -72,7 +88,13 @@ class ModelCards:
         self._body = cards_body(plans)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/v1/models":
+        path = scope.get("path", "")
+        if scope["type"] == "http" and scope["method"] == "GET" and path.startswith(MODELS):
+            dynamic = self._dynamic() if self._dynamic else ()
+            if path == MODELS:
+                body = cards_body(self._plans, dynamic) if self._dynamic else self._body
+            else:
+                body = card_body(self._plans, path.removeprefix(MODELS + "/"), dynamic)
             await send(
                 {
                     "type": "http.response.start",
@@ -80,7 +102,6 @@ class ModelCards:
                     "headers": [(b"content-type", b"application/json")],
                 }
             )
-            body = cards_body(self._plans, self._dynamic()) if self._dynamic else self._body
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

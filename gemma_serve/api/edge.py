@@ -14,7 +14,7 @@ construction. The layers, outermost first (`edge_layers`):
    key's priority go right after, reading it (`gemma_serve.api.quotas`).
    Without keys, the LoRA adapter admin calls are closed (401).
 4. route table: 404 for a path the API does not serve, 405 for a wrong method.
-5. `/v1/models` from the plans (with their LoRA adapters, `parent` the base).
+5. `/v1/models` and `/v1/models/{id}` from the plans (with their LoRA adapters, `parent` the base).
 6. body limit: 413.
 7. required `model`: 400.
 
@@ -32,7 +32,7 @@ from gemma_serve.api.cards import ModelCards
 from gemma_serve.api.errors import ErrorEdge
 from gemma_serve.api.health import HealthProbe, Readiness
 from gemma_serve.api.limits import BodyLimit
-from gemma_serve.api.paths import HEALTH, METRICS, OPEN_PATHS, ROUTES
+from gemma_serve.api.paths import HEALTH, METRICS, OPEN_PATHS, ROUTES, route_of
 from gemma_serve.api.quotas import KeyOutcome, QuotaBook, Quotas
 from gemma_serve.api.validation import ModelRequired
 from gemma_serve.config.keys import ApiKey
@@ -165,7 +165,7 @@ class RouteTable:
 
 def _check_method(scope: dict[str, Any]) -> None:
     method, path = scope["method"], scope["path"]
-    allowed = ROUTES.get(path)
+    allowed = ROUTES.get(route_of(path))
     if allowed is None:
         raise RouteNotFound(f"Invalid URL ({method} {path})")
     if method not in allowed:

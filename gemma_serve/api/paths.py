@@ -16,6 +16,8 @@ from typing import Any
 HEALTH = "/health"
 METRICS = "/metrics"
 MODELS = "/v1/models"
+#: One model's card (`GET /v1/models/{id}`; ids never contain "/", adapters' neither).
+MODEL = MODELS + "/{id}"
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
 RESPONSES = "/v1/responses"
@@ -35,6 +37,7 @@ ROUTES: Mapping[str, frozenset[str]] = {
     HEALTH: _GET,
     METRICS: _GET,
     MODELS: _GET,
+    MODEL: _GET,
     COMPLETIONS: _POST,
     CHAT: _POST,
     RESPONSES: _POST,
@@ -86,6 +89,12 @@ OPEN_PATHS = frozenset({HEALTH, METRICS})
 MODEL_ROUTED_PATHS = frozenset(
     path for path, methods in ROUTES.items() if methods == _POST and path not in ADMIN_PATHS
 )
+
+
+def route_of(path: str) -> str:
+    """The `ROUTES` key `path` matches: itself, or `MODEL` for `/v1/models/<id>`."""
+    rest = path.removeprefix(MODELS + "/")
+    return MODEL if rest != path and rest and "/" not in rest else path
 
 
 def is_generation(scope: Mapping[str, Any]) -> bool:

@@ -132,6 +132,7 @@ async def test_the_auth_matrix(shape: Any, case: tuple[str, str, str, Any], key:
                "wrong": {"authorization": f"Bearer {WRONG_KEY}"}, "none": {}}[key]  # fmt: skip
     if body is not None:
         body = {k: A if v == "MODEL" else v for k, v in body.items()}
+    path = path.replace("MODEL", A)
     r = await call(shape(api, keyed(KEY)), method, path, json=body, headers=headers)
     status = expected_status(name, key)
     if status >= 400:
@@ -159,6 +160,19 @@ async def test_models_come_from_the_plans(shape: Any) -> None:
     r = await call(shape(ModelApi(), []), "GET", "/v1/models")
     names = [m["id"] for m in r.json()["data"]]
     assert names == ([A] if shape is single else [A, B])
+
+
+@SHAPES
+async def test_one_model_card_by_id_or_a_404_saying_it_does_not_exist(shape: Any) -> None:
+    api = ModelApi()
+    r = await call(shape(api, []), "GET", f"/v1/models/{A}")
+    assert r.status_code == 200
+    assert r.json()["id"] == A and r.json()["object"] == "model"
+    missing = openai_error(await call(shape(api, []), "GET", "/v1/models/nope"), 404)
+    assert "The model `nope` does not exist." in missing["message"]
+    openai_error(await call(shape(api, []), "POST", f"/v1/models/{A}"), 405)
+    openai_error(await call(shape(api, []), "GET", f"/v1/models/{A}/x"), 404)
+    assert api.seen == []  # answered at the edge, from the plans
 
 
 @SHAPES

@@ -26,9 +26,11 @@ from tests.stack import ROOT, Stack, free_port
 pytestmark = pytest.mark.e2e
 WRONG_KEY = "not-a-key"
 
-#: (name, method, path, body or None): `MODEL` in a body is the stack's first model.
+#: (name, method, path, body or None): `MODEL` in a path or body is the stack's first model.
 REQUESTS: list[tuple[str, str, str, Any]] = [
     ("models", "GET", "/v1/models", None),
+    ("model card", "GET", "/v1/models/MODEL", None),
+    ("unknown model card", "GET", "/v1/models/no-such-model", None),
     ("completions", "POST", "/v1/completions", {"model": "MODEL", "prompt": "hi", "max_tokens": 1}),
     ("chat", "POST", "/v1/chat/completions",
      {"model": "MODEL", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}),
@@ -54,7 +56,8 @@ REQUESTS: list[tuple[str, str, str, Any]] = [
 ]  # fmt: skip
 #: Status with the right key; without a key or with a wrong one, 401 unless open.
 WITH_KEY = {
-    "models": 200, "completions": 200, "chat": 200, "unknown path": 404,
+    "models": 200, "model card": 200, "unknown model card": 404, "completions": 200,
+    "chat": 200, "unknown path": 404,
     "unknown path, POST": 404, "vLLM route not exposed": 404, "wrong method": 405,
     "wrong method on models": 405, "health": 200, "wrong method on health": 405,
     "metrics": 404, "responses": 200, "messages": 200, "count tokens": 200, "tokenize": 200,
@@ -92,6 +95,7 @@ def send(stack: Stack, model: str, case: tuple[str, str, str, Any], key: str) ->
                "wrong": {"authorization": f"Bearer {WRONG_KEY}"}, "none": {}}[key]  # fmt: skip
     if body is not None:
         body = {k: model if v == "MODEL" else v for k, v in body.items()}
+    path = path.replace("MODEL", model)
     return httpx.request(method, stack.url + path, json=body, headers=headers, timeout=60)
 
 

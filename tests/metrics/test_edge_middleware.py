@@ -272,13 +272,22 @@ def test_usage_from_json() -> None:
     assert usage_from_json(b'{"usage": {"input_tokens": 3, "output_tokens": 4}}') == (3, 4)
 
 
-async def test_per_chunk_overhead_is_small() -> None:
-    """The serving path is benchmarked against bare vLLM: a chunk costs one Ray histogram
-    record (~2.5 us of CPU) plus a few hundred ns of bookkeeping, in thread CPU time."""
-    from ray.util import metrics as ray_metrics
+async def test_per_chunk_work_is_one_record_and_no_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A streamed chunk costs one inter-token record and no JSON decoding: the edge never
+    parses what it forwards (the time it adds is benchmarked against bare vLLM, not here)."""
+    from gemma_serve.metrics import middleware
 
+    decoded: list[str] = []
+
+    class CountingDecoder(json.JSONDecoder):
+        def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+            decoded.append(s)
+            return super().raw_decode(s, idx)
+
+    monkeypatch.setattr(middleware, "_decoder", CountingDecoder())
+    monkeypatch.setattr(middleware.json, "loads", lambda *a, **k: decoded.append("loads"))
     body = sse(chunk("token")).encode()
-    chunks = 20_000
+    chunks = 500
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         start = {"type": "http.response.start", "status": 200,
@@ -294,17 +303,9 @@ async def test_per_chunk_overhead_is_small() -> None:
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
+    registry = Recorder()
     scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "state": {}}
-    measured = wrap(app, ray_metrics)
-
-    async def best_of(target: Any) -> float:
-        times = []
-        for _ in range(5):
-            start = time.thread_time()
-            await target(scope, receive, sink)
-            times.append(time.thread_time() - start)
-        return min(times)
-
-    overhead = (await best_of(measured) - await best_of(app)) / chunks
-    print(f"edge middleware overhead: {overhead * 1e6:.2f} us per chunk")
-    assert overhead < 6e-6, f"{overhead * 1e6:.2f} us per chunk (JSON per chunk costs ~6 us)"
+    await wrap(app, registry)(scope, receive, sink)
+    assert value(registry, "gemma_serve_time_to_first_token_seconds_count") == 1
+    assert value(registry, "gemma_serve_inter_token_latency_seconds_count") == chunks - 1
+    assert decoded == []
