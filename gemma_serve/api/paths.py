@@ -16,7 +16,7 @@ from typing import Any
 HEALTH = "/health"
 METRICS = "/metrics"
 MODELS = "/v1/models"
-#: One model's card (`GET /v1/models/{id}`; ids never contain "/", adapters' neither).
+#: One model's card (`GET /v1/models/{id}`; an id may contain "/", as `google/gemma-3-1b-it`).
 MODEL = MODELS + "/{id}"
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
@@ -94,7 +94,7 @@ MODEL_ROUTED_PATHS = frozenset(
 def route_of(path: str) -> str:
     """The `ROUTES` key `path` matches: itself, or `MODEL` for `/v1/models/<id>`."""
     rest = path.removeprefix(MODELS + "/")
-    return MODEL if rest != path and rest and "/" not in rest else path
+    return MODEL if rest != path and rest else path
 
 
 def is_generation(scope: Mapping[str, Any]) -> bool:

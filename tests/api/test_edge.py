@@ -175,6 +175,14 @@ async def test_one_model_card_by_id_or_a_404_saying_it_does_not_exist(shape: Any
     assert api.seen == []  # answered at the edge, from the plans
 
 
+async def test_a_model_id_with_a_slash_has_its_card() -> None:
+    named = [p.model_copy(update={"name": "google/gemma-3-270m"}) for p in plans()[:1]]
+    app = build_edge(ModelApi(), plans=named, server=ServerConfig(), keys=[],
+                     readiness=ready("google/gemma-3-270m"))  # fmt: skip
+    r = await call(app, "GET", "/v1/models/google/gemma-3-270m")
+    assert r.status_code == 200 and r.json()["id"] == "google/gemma-3-270m", r.text
+
+
 @SHAPES
 async def test_the_model_hears_which_key_called(shape: Any) -> None:
     api = ModelApi()
