@@ -15,7 +15,6 @@ run in process groups of their own, so the group kill alone would miss them).
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +27,7 @@ import psutil
 import yaml
 
 from benchmarks.planned import PlannedModel
+from benchmarks.ports import free_port
 from benchmarks.rayllm import SERVE_ENV, serve_config
 from benchmarks.record import ColumnRecord, Launch
 from benchmarks.vllm_args import parse_vllm_argv
@@ -36,13 +36,6 @@ from gemma_serve.bench.launch import SubprocessLauncher
 
 OURS, SAME, RAY, DEFAULT = "gemma-serve", "vllm-same-settings", "ray-serve-llm", "vllm-default"
 Say = Callable[[str], None]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

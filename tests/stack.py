@@ -6,7 +6,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,12 @@ import httpx
 import openai
 import psutil
 
+from benchmarks.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 600
 #: What `gemma-serve serve` prints once every replica of every model runs.
 READY_LINE = b"ready in "
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

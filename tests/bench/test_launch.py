@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from benchmarks.ports import free_port
 from gemma_serve.bench.errors import LaunchError
 from gemma_serve.bench.launch import SubprocessLauncher
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def alive(pid: int) -> bool:

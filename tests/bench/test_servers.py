@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from benchmarks.planned import PlannedModel, planned_model
+from benchmarks.ports import free_port
 from benchmarks.readme import REPO
-from benchmarks.servers import DEFAULT, OURS, RAY, SAME, Column, Server, columns, free_port
+from benchmarks.servers import DEFAULT, OURS, RAY, SAME, Column, Server, columns
 from gemma_serve.bench.errors import LaunchError
 
 CONFIG = REPO / "configs" / "default.yaml"

@@ -9,7 +9,8 @@ on the head's dashboard, token in `x-ray-authorization`).
 What one host cannot share like pods can is translated, and only that
 (`host_translation`): every fixed port (GCS, dashboard, client, agent, metrics,
 the API, Serve's HAProxy side ports and fallback proxy) becomes a free one
-outside Ray's worker range; each node gets its own `--temp-dir` (which also
+(`benchmarks.ports`: outside Ray's worker range and the kernel's ephemeral one);
+each node gets its own `--temp-dir` (which also
 tells the nodes apart: in Kubernetes each pod has its own IP, here they share
 one) and its own empty HOME; the dashboard listens on 127.0.0.1; worker proxies
 get their own HTTP port (Ray Serve's `RAY_SERVE_WORKER_PROXY_HTTP_PORT`); Ray's
@@ -27,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,13 +43,12 @@ import openai
 import psutil
 import yaml
 
+from benchmarks.ports import free_port
 from tests.cluster import kuberay
 from tests.helm.chart import manifests, one, read_values
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = Path(__file__).with_name("values-cpu.yaml")
-#: Ray's default worker port range: fixed ports must stay outside it.
-_RAY_WORKER_PORTS = range(10002, 20000)
 _DEPLOY_TIMEOUT_S = 900  # two engines starting on two shared cores
 _JOIN_TIMEOUT_S = 60
 _POD_RESTARTS = 2
@@ -57,16 +56,6 @@ _POD_RESTARTS = 2
 
 class ClusterError(Exception):
     """The cluster did not come up; the message carries the logs that say why."""
-
-
-def free_port() -> int:
-    """A free TCP port outside Ray's worker port range."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _RAY_WORKER_PORTS:
-            return port
 
 
 class ProcessWatch:

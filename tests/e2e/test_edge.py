@@ -19,9 +19,10 @@ import httpx
 import psutil
 import pytest
 
+from benchmarks.ports import free_port
 from gemma_serve.api.paths import NOT_EXPOSED
 from tests.conftest import DEFAULT_KEY, MULTI_KEY
-from tests.stack import ROOT, Stack, free_port
+from tests.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 WRONG_KEY = "not-a-key"

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
+from benchmarks.ports import free_port
 from gemma_serve.metrics.edge import REJECT_REASONS, SPECS
 from tests.metrics.prom.accounting import REQUESTS
 from tests.metrics.prom.movement import compare, queried_series, snapshot
-from tests.metrics.prom.promcheck import PrometheusServer, free_port
+from tests.metrics.prom.promcheck import PrometheusServer
 from tests.metrics.prom.promql import all_queries
 
 pytestmark = [

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import math
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,10 +28,11 @@ from typing import Any
 import httpx
 import yaml
 
+from benchmarks.ports import free_port
 from gemma_serve.metrics.alerts import RULES_PATH
 from tests.metrics.prom.promql import PromQuery
 
-__all__ = ["CheckReport", "PrometheusError", "PrometheusServer", "free_port"]
+__all__ = ["CheckReport", "PrometheusError", "PrometheusServer"]
 
 
 class PrometheusError(Exception):
@@ -58,14 +58,6 @@ class CheckReport:
         lines += [f"no data: {q.source}: {q.expr}" for q in self.empty]
         lines += [f"only NaN: {q.source}: {q.expr}" for q in self.nan_only]
         return "\n".join(lines) or "all queries valid and returning data"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PrometheusServer:
