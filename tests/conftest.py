@@ -12,7 +12,7 @@ from tests.e2e.test_fidelity import Greedy
 from tests.stack import ROOT, Stack, start_stack
 
 #: Stacks started after the default stack has stopped, one after the other.
-LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack", "lora_stack")
+LATE_STACKS = ("multi_stack", "tp2_stack", "pair_stack", "tiny_mm_stack")
 DEFAULT_KEY = "test-key-1"
 MULTI_KEY = "multi-key-1"
 DEFAULT_ADMISSION = 8
@@ -149,11 +149,22 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 @pytest.fixture(scope="session")
 def tp2_stack(
-    checkpoint_270m: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    tiny_adapters: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Stack]:
-    """The shipped TP=2 profile (configs/gemma3-270m-cpu-tp2.yaml): one rank per core."""
-    log = tmp_path_factory.mktemp("tp2") / "serve.log"
-    stack = start_stack(["--config", str(ROOT / "configs" / "gemma3-270m-cpu-tp2.yaml")], log)
+    """The shipped TP=2 profile (configs/gemma3-270m-cpu-tp2.yaml, one rank per core) with
+    two static LoRA adapters and a directory of dynamic ones, API keys on: tensor
+    parallelism and adapters (tests/e2e/test_adapters.py) share one engine start."""
+    from tests.e2e.test_adapters import lora_section
+
+    root = tmp_path_factory.mktemp("tp2")
+    lora = json.dumps(lora_section(tiny_adapters, root / "adapters"))
+    stack = start_stack(
+        ["--config", str(ROOT / "configs" / "gemma3-270m-cpu-tp2.yaml"),
+         "--set", f"models.0.lora={lora}"],
+        root / "serve.log", env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
+    )  # fmt: skip
     yield from _late(request, stack)
 
 
@@ -227,22 +238,3 @@ def lora_reference(
         for prompt in PROMPTS:
             out[(adapter, prompt)] = greedy_reference(model, tok, prompt)
     return out
-
-
-@pytest.fixture(scope="session")
-def lora_stack(
-    tiny_adapters: dict[str, Path],
-    tmp_path_factory: pytest.TempPathFactory,
-    request: pytest.FixtureRequest,
-) -> Iterator[Stack]:
-    """The 270M with two static adapters and a directory of dynamic ones, API keys on."""
-    from tests.e2e.test_adapters import lora_config
-
-    root = tmp_path_factory.mktemp("lora-stack")
-    config = root / "lora.yaml"
-    config.write_text(json.dumps(lora_config(tiny_adapters, root / "adapters")))
-    stack = start_stack(
-        ["--config", str(config)], root / "serve.log",
-        env={"GEMMA_SERVE_API_KEYS": DEFAULT_KEY}, api_key=DEFAULT_KEY,
-    )  # fmt: skip
-    yield from _late(request, stack)

@@ -1,6 +1,7 @@
 """LoRA adapters through the real stack: static, dynamic, evicted, administered, batched.
 
-One stack (`lora_stack`): the 270M with two static adapters and a directory of
+One stack (`tp2_stack`): the shipped TP=2 profile (each adapter sharded over two
+CPU ranks, as on a TP GPU deployment) with two static adapters and a directory of
 four dynamic ones, two dynamic slots (max_cpu_loras 4), API keys on. Every
 adapter is a real peft adapter with random non-zero weights
 (tests/tiny_lora.py). Greedy tokens are compared with
@@ -30,7 +31,7 @@ from tests.stack import METRICS_LAG_S, Stack
 
 pytestmark = pytest.mark.e2e
 
-BASE = "gemma-3-270m-lora"
+BASE = "gemma-3-270m"
 STATIC = ("tiny-attn-r8", "tiny-all-r16")
 DYNAMIC = ("tiny-mlp-r4", "tiny-qv-r8", "tiny-down-r16", "tiny-o-r4")
 #: Adapters whose greedy tokens are checked against transformers + peft.
@@ -38,20 +39,17 @@ FIDELITY_ADAPTERS = (*STATIC, "tiny-mlp-r4")
 Reference = dict[tuple[str | None, str], Greedy]
 
 
-def lora_config(adapters: dict[str, Path], directory: Path) -> dict[str, Any]:
-    """The stack's deployment: static adapters from the cache, dynamic ones in `directory`."""
+def lora_section(adapters: dict[str, Path], directory: Path) -> dict[str, Any]:
+    """`models.0.lora` of the stack: static adapters from the cache, dynamic ones in
+    `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in DYNAMIC:  # copies: a name never resolves outside the directory
         shutil.copytree(adapters[name], directory / name, dirs_exist_ok=True)
-    return {"models": [{
-        "name": BASE, "variant": "270m", "flavour": "pt", "source": "embedded:gemma-3-270m",
-        "max_model_len": 2048,
-        "lora": {
-            "adapters": [{"name": n, "source": str(adapters[n])} for n in STATIC],
-            "directory": str(directory),
-            "max_loras": 2, "max_lora_rank": 16, "max_cpu_loras": 4,
-        },
-    }]}  # fmt: skip
+    return {
+        "adapters": [{"name": n, "source": str(adapters[n])} for n in STATIC],
+        "directory": str(directory),
+        "max_loras": 2, "max_lora_rank": 16, "max_cpu_loras": 4,
+    }  # fmt: skip
 
 
 def _greedy(stack: Stack, model: str, prompt: str) -> list[int]:
@@ -100,21 +98,21 @@ def _listed(stack: Stack) -> dict[str, str | None]:
     return {m.id: m.model_extra["parent"] for m in stack.openai().models.list()}  # type: ignore[index]
 
 
-def test_models_lists_each_static_adapter_with_its_base_as_parent(lora_stack: Stack) -> None:
-    listed = _listed(lora_stack)
+def test_models_lists_each_static_adapter_with_its_base_as_parent(tp2_stack: Stack) -> None:
+    listed = _listed(tp2_stack)
     assert listed[BASE] is None
     assert {name: listed[name] for name in STATIC} == dict.fromkeys(STATIC, BASE)
 
 
 @pytest.mark.parametrize("adapter", FIDELITY_ADAPTERS)
 def test_adapter_greedy_tokens_equal_peft_and_differ_from_the_base(
-    lora_stack: Stack, lora_reference: Reference, adapter: str
+    tp2_stack: Stack, lora_reference: Reference, adapter: str
 ) -> None:
     same, differs = 0, 0
     for prompt in PROMPTS:
-        served = _greedy(lora_stack, adapter, prompt)
+        served = _greedy(tp2_stack, adapter, prompt)
         same += agreed(served, lora_reference[(adapter, prompt)])
-        differs += served != _greedy(lora_stack, BASE, prompt)
+        differs += served != _greedy(tp2_stack, BASE, prompt)
         print(f"{adapter} {prompt!r}: served {served}, peft {lora_reference[(adapter, prompt)][0]}")
     # Most tokens decided and equal; the adapter really changes what the model says.
     assert same >= len(PROMPTS) * TOKENS // 2, same
@@ -122,11 +120,11 @@ def test_adapter_greedy_tokens_equal_peft_and_differ_from_the_base(
 
 
 async def test_two_adapters_in_one_batch_each_get_their_own_output(
-    lora_stack: Stack, lora_reference: Reference
+    tp2_stack: Stack, lora_reference: Reference
 ) -> None:
     """Both requests in flight at once: vLLM's continuous batching runs them in the same
     steps (max_loras slots for both), and each still gets its own adapter's tokens."""
-    client = openai.AsyncOpenAI(base_url=lora_stack.base_url, api_key=lora_stack.api_key)
+    client = openai.AsyncOpenAI(base_url=tp2_stack.base_url, api_key=tp2_stack.api_key)
 
     def decided(prompt: str) -> int:
         """Leading reference tokens of both adapters that are no bf16 tie."""
@@ -154,67 +152,67 @@ async def test_two_adapters_in_one_batch_each_get_their_own_output(
     assert outputs[0] != outputs[1]
 
 
-def test_a_dynamic_adapter_loads_on_first_use(lora_stack: Stack) -> None:
-    loads = _settled(lora_stack, LOADS)
-    assert "tiny-qv-r8" not in _listed(lora_stack)
-    assert len(_greedy(lora_stack, "tiny-qv-r8", PROMPTS[0])) == TOKENS
-    assert _listed(lora_stack)["tiny-qv-r8"] == BASE
-    _await_metric(lora_stack, LOADS, loads + 1)
-    _greedy(lora_stack, "tiny-qv-r8", PROMPTS[1])  # loaded now: no second load
-    assert _settled(lora_stack, LOADS) == loads + 1
+def test_a_dynamic_adapter_loads_on_first_use(tp2_stack: Stack) -> None:
+    loads = _settled(tp2_stack, LOADS)
+    assert "tiny-qv-r8" not in _listed(tp2_stack)
+    assert len(_greedy(tp2_stack, "tiny-qv-r8", PROMPTS[0])) == TOKENS
+    assert _listed(tp2_stack)["tiny-qv-r8"] == BASE
+    _await_metric(tp2_stack, LOADS, loads + 1)
+    _greedy(tp2_stack, "tiny-qv-r8", PROMPTS[1])  # loaded now: no second load
+    assert _settled(tp2_stack, LOADS) == loads + 1
 
 
-def test_an_unknown_adapter_is_a_404_in_openais_shape(lora_stack: Stack) -> None:
+def test_an_unknown_adapter_is_a_404_in_openais_shape(tp2_stack: Stack) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
-        _greedy(lora_stack, "no-such-adapter", PROMPTS[0])
+        _greedy(tp2_stack, "no-such-adapter", PROMPTS[0])
     body: Any = caught.value.body
     assert body["type"] == "model_not_found" and "no-such-adapter" in body["message"]
     chat = httpx.post(
-        lora_stack.base_url + "/chat/completions", headers=lora_stack.headers, timeout=30,
+        tp2_stack.base_url + "/chat/completions", headers=tp2_stack.headers, timeout=30,
         json={"model": "../lora.yaml", "messages": [{"role": "user", "content": "hi"}]},
     )  # fmt: skip
     assert chat.status_code == 404 and chat.json()["error"]["code"] == 404
-    assert httpx.get(lora_stack.url + "/health", timeout=10).status_code == 200
+    assert httpx.get(tp2_stack.url + "/health", timeout=10).status_code == 200
 
 
 def test_the_least_recently_used_adapter_is_evicted_after_max_cpu_loras(
-    lora_stack: Stack,
+    tp2_stack: Stack,
 ) -> None:
-    evictions = _settled(lora_stack, EVICTIONS)
+    evictions = _settled(tp2_stack, EVICTIONS)
     first, second, third = DYNAMIC[1:]  # two dynamic slots: the third use evicts the first
     for name in (first, second, third):
-        _greedy(lora_stack, name, PROMPTS[0])
-    listed = _listed(lora_stack)
+        _greedy(tp2_stack, name, PROMPTS[0])
+    listed = _listed(tp2_stack)
     assert {n for n in DYNAMIC if n in listed} == {second, third}
     assert all(n in listed for n in STATIC)  # static adapters are never evicted
-    _await_metric(lora_stack, EVICTIONS, evictions + 1, exactly=False)
-    assert _settled(lora_stack, LOADED) == 2
-    loads = _metric(lora_stack, LOADS)  # settled with the gauge
-    _greedy(lora_stack, first, PROMPTS[0])  # back on next use, evicting `second`
-    _await_metric(lora_stack, LOADS, loads + 1)
-    assert {n for n in DYNAMIC if n in _listed(lora_stack)} == {third, first}
+    _await_metric(tp2_stack, EVICTIONS, evictions + 1, exactly=False)
+    assert _settled(tp2_stack, LOADED) == 2
+    loads = _metric(tp2_stack, LOADS)  # settled with the gauge
+    _greedy(tp2_stack, first, PROMPTS[0])  # back on next use, evicting `second`
+    _await_metric(tp2_stack, LOADS, loads + 1)
+    assert {n for n in DYNAMIC if n in _listed(tp2_stack)} == {third, first}
 
 
-def test_admin_load_and_unload_need_the_api_key(lora_stack: Stack) -> None:
-    url, body = lora_stack.base_url, {"lora_name": "custom-o", "lora_path": "tiny-o-r4"}
+def test_admin_load_and_unload_need_the_api_key(tp2_stack: Stack) -> None:
+    url, body = tp2_stack.base_url, {"lora_name": "custom-o", "lora_path": "tiny-o-r4"}
     for headers in ({}, {"authorization": "Bearer wrong"}):
         for path in ("/load_lora_adapter", "/unload_lora_adapter"):
             r = httpx.post(url + path, json=body, headers=headers, timeout=30)
             assert r.status_code == 401, (path, r.text)
             assert r.json()["error"]["type"] == "authentication_error"
-    assert "custom-o" not in _listed(lora_stack)
-    r = httpx.post(url + "/load_lora_adapter", json=body, headers=lora_stack.headers, timeout=60)
+    assert "custom-o" not in _listed(tp2_stack)
+    r = httpx.post(url + "/load_lora_adapter", json=body, headers=tp2_stack.headers, timeout=60)
     assert r.status_code == 200, r.text
-    assert _listed(lora_stack)["custom-o"] == BASE
+    assert _listed(tp2_stack)["custom-o"] == BASE
     # The same weights under another name: the same tokens.
-    same = _greedy(lora_stack, "tiny-o-r4", PROMPTS[2])
-    assert _greedy(lora_stack, "custom-o", PROMPTS[2]) == same
+    same = _greedy(tp2_stack, "tiny-o-r4", PROMPTS[2])
+    assert _greedy(tp2_stack, "custom-o", PROMPTS[2]) == same
     outside = {"lora_name": "x", "lora_path": "/etc"}
-    r = httpx.post(url + "/load_lora_adapter", json=outside, headers=lora_stack.headers, timeout=30)
+    r = httpx.post(url + "/load_lora_adapter", json=outside, headers=tp2_stack.headers, timeout=30)
     assert r.status_code == 400 and "outside the adapter directory" in r.text
     r = httpx.post(url + "/unload_lora_adapter", json={"lora_name": "custom-o"},
-                   headers=lora_stack.headers, timeout=30)  # fmt: skip
+                   headers=tp2_stack.headers, timeout=30)  # fmt: skip
     assert r.status_code == 200, r.text
-    assert "custom-o" not in _listed(lora_stack)
+    assert "custom-o" not in _listed(tp2_stack)
     with pytest.raises(openai.NotFoundError):
-        _greedy(lora_stack, "custom-o", PROMPTS[0])
+        _greedy(tp2_stack, "custom-o", PROMPTS[0])
