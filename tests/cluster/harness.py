@@ -202,13 +202,22 @@ class Cluster:
         return [{**n, "pod": pods.get(n["node_id"])} for n in nodes]
 
     def start_pod(
-        self, pod: kuberay.Pod, *, name: str, env_changes: dict[str, str | None] | None = None
+        self,
+        pod: kuberay.Pod,
+        *,
+        name: str,
+        env_changes: dict[str, str | None] | None = None,
+        required: bool = False,
     ) -> Node:
         """Start one more pod like `pod`, named `name`, its env changed (None removes a
-        variable); tracked for cleanup, and allowed to exit."""
+        variable); tracked for cleanup. A required pod (KubeRay's replacement for a lost
+        one) is awaited until it joins and started again if it exits first, as a failed
+        pod is; any other may exit."""
         node = _start(self, dataclasses.replace(pod, name=name), env_changes or {})
-        node.required = False
+        node.required = required
         self.nodes.append(node)
+        if required:
+            wait_for_nodes(self, {name})
         return node
 
     def stop(self, keep_logs: Path | None = None, grace_s: float = 15) -> None:

@@ -20,6 +20,7 @@ import gc
 import json
 import os
 import sys
+import time
 from typing import Any
 
 os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
@@ -55,6 +56,7 @@ def main(cases: list[tuple[list[str], dict[str, str], Any]]) -> None:
     for i, (argv, env, teacher) in enumerate(cases):
         os.environ.update(env)
         print(f"=== CASE {i}", flush=True)
+        started = time.monotonic()
         engine = LLMEngine.from_engine_args(EngineArgs.from_cli_args(parse_vllm_args(argv)))
         cfg = engine.vllm_config
         print("SCHEDULER " + json.dumps({
@@ -66,6 +68,7 @@ def main(cases: list[tuple[list[str], dict[str, str], Any]]) -> None:
         print(f"KV_TOKENS {cfg.cache_config.kv_cache_size_tokens}", flush=True)
         if teacher:
             print("SCORED " + json.dumps(_scored(engine, i, teacher)), flush=True)
+        print(f"CASE_SECONDS {time.monotonic() - started:.1f}", flush=True)
         engine.engine_core.shutdown()
         del engine, cfg
         gc.collect()

@@ -89,6 +89,7 @@ def run_engines(cases: list[tuple[list[str], dict[str, str], Any]]) -> list[str]
     """Each case's log from `tests.planner.engine_child` (one process, engines in turn)."""
     log = _run([sys.executable, "-m", "tests.planner.engine_child", json.dumps(cases)])
     parts = re.split(r"^=== CASE \d+$", log, flags=re.M)[1:]
+    print("case seconds:", re.findall(r"^CASE_SECONDS (\S+)$", log, re.M))
     assert len(parts) == len(cases), log[-3000:]
     return parts
 
