@@ -39,17 +39,23 @@ FIDELITY_ADAPTERS = (*STATIC, "tiny-mlp-r4")
 Reference = dict[tuple[str | None, str], Greedy]
 
 
-def lora_section(adapters: dict[str, Path], directory: Path) -> dict[str, Any]:
-    """`models.0.lora` of the stack: static adapters from the cache, dynamic ones in
-    `directory`."""
+def lora_section(
+    adapters: dict[str, Path],
+    directory: Path,
+    static: tuple[str, ...] = STATIC,
+    dynamic: tuple[str, ...] = DYNAMIC,
+    **limits: int,
+) -> dict[str, Any]:
+    """A `models.0.lora`: `static` adapters from the cache, copies of `dynamic` ones in
+    `directory` (a name never resolves outside it); by default this module's stack's."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in DYNAMIC:  # copies: a name never resolves outside the directory
+    for name in dynamic:
         shutil.copytree(adapters[name], directory / name, dirs_exist_ok=True)
     return {
-        "adapters": [{"name": n, "source": str(adapters[n])} for n in STATIC],
+        "adapters": [{"name": n, "source": str(adapters[n])} for n in static],
         "directory": str(directory),
-        "max_loras": 2, "max_lora_rank": 16, "max_cpu_loras": 4,
-    }  # fmt: skip
+        **({"max_loras": 2, "max_lora_rank": 16, "max_cpu_loras": 4} if not limits else limits),
+    }
 
 
 def _greedy(stack: Stack, model: str, prompt: str) -> list[int]:

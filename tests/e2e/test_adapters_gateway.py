@@ -8,7 +8,6 @@ every replica.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import httpx
 import openai
 import pytest
 
+from tests.e2e.test_adapters import lora_section
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -30,15 +30,7 @@ REPORT_S = 3.0
 
 def pair_lora(adapters: dict[str, Path], directory: Path) -> dict[str, Any]:
     """`models.0.lora` of the pair stack: one static adapter and a directory of two."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in DYNAMIC:
-        shutil.copytree(adapters[name], directory / name, dirs_exist_ok=True)
-    return {
-        "adapters": [{"name": STATIC, "source": str(adapters[STATIC])}],
-        "directory": str(directory),
-        "max_loras": 2,
-        "max_lora_rank": 16,
-    }
+    return lora_section(adapters, directory, (STATIC,), DYNAMIC, max_loras=2, max_lora_rank=16)
 
 
 def _complete(stack: Stack, model: str, prompt: str = "The capital of France is") -> httpx.Response:
